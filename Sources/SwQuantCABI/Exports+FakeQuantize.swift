@@ -1,0 +1,39 @@
+import CSwQuant
+import SwQuant
+
+@c @implementation
+public func swq_fake_quantize(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
+    _ scales: UnsafePointer<Float>?, _ zeroPoints: UnsafePointer<Int32>?, _ qparamCount: Int64,
+    _ out: UnsafeMutableRawPointer?, _ outDtype: Int32
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let view = try _view(data, dtype, rows, cols)
+        let scales = try _required(scales, "scales")
+        let count = try _count(qparamCount, "qparam_count")
+        guard scheme.symmetric || zeroPoints != nil else {
+            throw QuantError(.nullPointer, "zero_points must not be NULL for an affine scheme")
+        }
+        let params = (0..<count).map { i in
+            QuantParams(scale: scales[i], zeroPoint: zeroPoints?[i] ?? scheme.symmetricZeroPoint)
+        }
+        try fakeQuantize(view, scheme: scheme, params: params, into: _required(out, "out"),
+                         as: _elementType(outDtype, "out_dtype"))
+    }
+}
+
+@c @implementation
+public func swq_error_metrics(
+    _ reference: UnsafePointer<Float>?, _ approx: UnsafePointer<Float>?, _ count: Int64,
+    _ out: UnsafeMutablePointer<swq_metrics>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let (reference, approx) = (try _required(reference, "reference"), try _required(approx, "approx"))
+        let out = try _required(out, "out")
+        let n = try _count(count, "count")
+        let m = try ErrorMetrics(reference: UnsafeBufferPointer(start: reference, count: n),
+                                 approx: UnsafeBufferPointer(start: approx, count: n))
+        out.pointee = swq_metrics(mse: m.meanSquaredError, sqnr_db: m.sqnrDecibels, max_abs_error: m.maxAbsoluteError)
+    }
+}

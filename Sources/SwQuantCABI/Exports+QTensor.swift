@@ -1,0 +1,121 @@
+import CSwQuant
+import SwQuant
+
+/// The object behind a `swq_qtensor *`: one retain per handle, released by `swq_qtensor_free`.
+final class _QTensorBox {
+    let tensor: QuantizedTensor
+    init(_ tensor: QuantizedTensor) { self.tensor = tensor }
+
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
+
+    static func borrow(_ handle: OpaquePointer?) throws(QuantError) -> QuantizedTensor {
+        let handle = try _required(handle, "tensor")
+        return Unmanaged<_QTensorBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().tensor
+    }
+}
+
+@c @implementation
+public func swq_quantize(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64,
+    _ scheme: UnsafePointer<swq_scheme>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let tensor = try QuantizedTensor(quantizing: _view(data, dtype, rows, cols), scheme: scheme)
+        out.pointee = _QTensorBox(tensor).handle
+    }
+}
+
+@c @implementation
+public func swq_qtensor_free(_ tensor: OpaquePointer?) {
+    guard let tensor else { return }
+    Unmanaged<_QTensorBox>.fromOpaque(UnsafeRawPointer(tensor)).release()
+}
+
+@c @implementation
+public func swq_qtensor_shape(
+    _ tensor: OpaquePointer?, _ rows: UnsafeMutablePointer<Int64>?, _ cols: UnsafeMutablePointer<Int64>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(tensor)
+        let (rows, cols) = (try _required(rows, "rows"), try _required(cols, "cols"))
+        rows.pointee = Int64(tensor.rows)
+        cols.pointee = Int64(tensor.cols)
+    }
+}
+
+@c @implementation
+public func swq_qtensor_scheme(_ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<swq_scheme>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(tensor)
+        try _required(out, "out").pointee = tensor.scheme.cValue
+    }
+}
+
+@c @implementation
+public func swq_qtensor_packed(
+    _ tensor: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+    _ nbytes: UnsafeMutablePointer<Int64>?, _ rowStride: UnsafeMutablePointer<Int64>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(tensor)
+        let (data, nbytes) = (try _required(data, "data"), try _required(nbytes, "nbytes"))
+        // The box keeps the array alive and it is never mutated, so its storage address is stable
+        // until swq_qtensor_free.
+        data.pointee = tensor.packed.withUnsafeBufferPointer { $0.baseAddress }
+        nbytes.pointee = Int64(tensor.packed.count)
+        rowStride?.pointee = Int64(tensor.rowStride)
+    }
+}
+
+@c @implementation
+public func swq_qtensor_qparams_count(_ tensor: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(tensor)
+        try _required(count, "count").pointee = Int64(tensor.scales.count)
+    }
+}
+
+@c @implementation
+public func swq_qtensor_scales(_ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ capacity: Int64) -> swq_status {
+    _status { () throws(QuantError) in
+        try _copy(_QTensorBox.borrow(tensor).scales, to: _required(out, "out"), capacity: capacity)
+    }
+}
+
+@c @implementation
+public func swq_qtensor_zero_points(_ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ capacity: Int64) -> swq_status {
+    _status { () throws(QuantError) in
+        try _copy(_QTensorBox.borrow(tensor).zeroPoints, to: _required(out, "out"), capacity: capacity)
+    }
+}
+
+@c @implementation
+public func swq_qtensor_storage(
+    _ tensor: OpaquePointer?, _ nbytes: UnsafeMutablePointer<Int64>?, _ bitsPerWeight: UnsafeMutablePointer<Double>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(tensor)
+        nbytes?.pointee = Int64(tensor.storageByteCount)
+        bitsPerWeight?.pointee = tensor.bitsPerWeight
+    }
+}
+
+@c @implementation
+public func swq_dequantize(_ tensor: OpaquePointer?, _ outDtype: Int32, _ out: UnsafeMutableRawPointer?, _ capacity: Int64) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(tensor)
+        let type = try _elementType(outDtype, "out_dtype")
+        try tensor.dequantize(into: _required(out, "out"), capacity: _count(capacity, "capacity"), as: type)
+    }
+}
+
+/// Copies `values` into a C buffer of `capacity` elements.
+func _copy<T>(_ values: [T], to out: UnsafeMutablePointer<T>, capacity: Int64) throws(QuantError) {
+    guard capacity >= values.count else {
+        throw QuantError(.bufferTooSmall, "output holds \(capacity) entries, \(values.count) are needed")
+    }
+    values.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: values.count) }
+}

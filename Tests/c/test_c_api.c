@@ -1,0 +1,287 @@
+/* C tests of the swquant ABI: hand-worked cases, an independent float64 reference of the formulas,
+ * error handling and ownership. Built with -fsanitize=address,undefined by the README's test command. */
+#include "swquant.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            passed++;                                                                 \
+        } else {                                                                      \
+            failed++;                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, \
+                    __LINE__, #cond, swq_last_error());                               \
+        }                                                                             \
+    } while (0)
+
+static swq_scheme scheme(int bits, int symmetric, int granularity, int param) {
+    swq_scheme s;
+    s.bits = bits;
+    s.grid = symmetric ? SWQ_GRID_SIGNED : SWQ_GRID_UNSIGNED;
+    s.symmetric = symmetric;
+    s.granularity = granularity;
+    s.axis = granularity == SWQ_PER_CHANNEL ? param : 0;
+    s.group_size = granularity == SWQ_PER_GROUP ? param : 0;
+    s.scale_dtype = SWQ_DTYPE_F32;
+    return s;
+}
+
+/* Deterministic heavy-tailed test data (xorshift + a cubic), with an outlier every 97 elements. */
+static void fill(float *x, int64_t n, uint32_t seed) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float u;
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        u = (float)(seed % 20001) / 10000.0f - 1.0f;
+        x[i] = u * u * u + (i % 97 == 0 ? 8.0f * u : 0.0f);
+    }
+}
+
+static void test_version(void) {
+    CHECK(swq_abi_version() == SWQ_ABI_VERSION);
+    CHECK(strcmp(swq_version(), "0.1.0") == 0);
+    CHECK(strcmp(swq_status_name(SWQ_ERR_SHAPE), "SWQ_ERR_SHAPE") == 0);
+}
+
+/* 8-bit symmetric per tensor, worked by hand: scale = 1/127; 0.5 * 127 = 63.5 rounds to even 64. */
+static void test_hand_worked_int8(void) {
+    const float x[4] = {-1.0f, 0.5f, 0.25f, 1.0f};
+    const int8_t expected[4] = {-127, 64, 32, 127};
+    swq_scheme s = scheme(8, 1, SWQ_PER_TENSOR, 0);
+    swq_qtensor *t = NULL;
+    const uint8_t *packed = NULL;
+    int64_t nbytes = 0, stride = 0;
+    float scale = 0, out[4];
+    int32_t zero = -1;
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 4, &s, &t) == SWQ_OK);
+    CHECK(swq_qtensor_packed(t, &packed, &nbytes, &stride) == SWQ_OK);
+    CHECK(nbytes == 4 && stride == 4);
+    CHECK(memcmp(packed, expected, 4) == 0);
+    CHECK(swq_qtensor_scales(t, &scale, 1) == SWQ_OK && scale == (float)(1.0 / 127.0));
+    CHECK(swq_qtensor_zero_points(t, &zero, 1) == SWQ_OK && zero == 0);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_F32, out, 4) == SWQ_OK);
+    CHECK(out[1] == 64.0f * scale && out[3] == 1.0f * 127.0f * scale);
+    swq_qtensor_free(t);
+}
+
+/* 4-bit affine on 0..15 then 15: scale 1, zero point 0, element 2i in the low nibble of byte i,
+ * the odd 17th element alone in the low nibble of a ninth byte. */
+static void test_nibble_layout(void) {
+    float x[17];
+    const uint8_t expected[9] = {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE, 0x0F};
+    swq_scheme s = scheme(4, 0, SWQ_PER_TENSOR, 0);
+    swq_qtensor *t = NULL;
+    const uint8_t *packed = NULL;
+    int64_t nbytes = 0, stride = 0, i;
+    for (i = 0; i < 17; i++) x[i] = (float)(i < 16 ? i : 15);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 17, &s, &t) == SWQ_OK);
+    CHECK(swq_qtensor_packed(t, &packed, &nbytes, &stride) == SWQ_OK);
+    CHECK(nbytes == 9 && memcmp(packed, expected, 9) == 0);
+    swq_qtensor_free(t);
+}
+
+/* Float64 reference of the affine formulas for one group. */
+static void reference_params(const float *x, int64_t n, int bits, double *scale, int32_t *zero) {
+    double lo = 0, hi = 0, levels = (double)((1 << bits) - 1);
+    float s;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+    }
+    s = (float)((hi - lo) / levels);
+    if (s == 0) s = 1;
+    *scale = s;
+    *zero = (int32_t)(0 - nearbyintf((float)lo / s));
+}
+
+/* 4-bit groups of 128 on rows of 300 = 2 x 128 + 44: the short last group, the half-step bound. */
+static void test_groups_against_reference(void) {
+    enum { ROWS = 3, COLS = 300, GROUP = 128, GROUPS = 3 };
+    float *x = malloc(sizeof(float) * ROWS * COLS), *y = malloc(sizeof(float) * ROWS * COLS);
+    float scales[ROWS * GROUPS];
+    int32_t zeros[ROWS * GROUPS];
+    swq_scheme s = scheme(4, 0, SWQ_PER_GROUP, GROUP);
+    swq_qtensor *t = NULL;
+    int64_t count = 0, r, g, i;
+    int params_ok = 1, bound_ok = 1;
+    fill(x, ROWS * COLS, 7);
+    CHECK(swq_qparams_count(&s, ROWS, COLS, &count) == SWQ_OK && count == ROWS * GROUPS);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, ROWS, COLS, &s, &t) == SWQ_OK);
+    CHECK(swq_qtensor_scales(t, scales, ROWS * GROUPS) == SWQ_OK);
+    CHECK(swq_qtensor_zero_points(t, zeros, ROWS * GROUPS) == SWQ_OK);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_F32, y, ROWS * COLS) == SWQ_OK);
+    for (r = 0; r < ROWS; r++) {
+        for (g = 0; g < GROUPS; g++) {
+            int64_t start = g * GROUP, n = g == GROUPS - 1 ? COLS - start : GROUP;
+            double scale;
+            int32_t zero;
+            reference_params(x + r * COLS + start, n, 4, &scale, &zero);
+            params_ok &= (float)scale == scales[r * GROUPS + g] && zero == zeros[r * GROUPS + g];
+            for (i = start; i < start + n; i++) {
+                bound_ok &= fabs((double)x[r * COLS + i] - y[r * COLS + i]) <= scale * 0.5 * (1 + 1e-6);
+            }
+        }
+    }
+    CHECK(params_ok);
+    CHECK(bound_ok);
+    swq_qtensor_free(t);
+    free(x);
+    free(y);
+}
+
+/* float16 and bfloat16 inputs holding the same values as a float32 tensor quantize identically. */
+static void test_half_inputs(void) {
+    enum { N = 40 };
+    float x[N];
+    uint16_t bf16[N], f16[N];
+    swq_scheme s = scheme(4, 1, SWQ_PER_CHANNEL, 0);
+    swq_qtensor *a = NULL, *b = NULL, *c = NULL;
+    const uint8_t *pa, *pb, *pc;
+    int64_t na, nb, nc, i;
+    for (i = 0; i < N; i++) {
+        uint32_t bits;
+        int k = (int)(i % 17) - 8; /* k / 4 is exact in every format */
+        x[i] = (float)k / 4.0f;
+        memcpy(&bits, &x[i], 4);
+        bf16[i] = (uint16_t)(bits >> 16);
+        /* binary16 of k/4: sign, exponent 15 + e, 10-bit mantissa. */
+        if (k == 0) {
+            f16[i] = 0;
+        } else {
+            int m = abs(k), e = 0;
+            while ((m >> e) > 1) e++;
+            f16[i] = (uint16_t)((k < 0 ? 0x8000 : 0) | ((15 + e - 2) << 10) | (((m << 10) >> e) & 0x3FF));
+        }
+    }
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 2, N / 2, &s, &a) == SWQ_OK);
+    CHECK(swq_quantize(bf16, SWQ_DTYPE_BF16, 2, N / 2, &s, &b) == SWQ_OK);
+    CHECK(swq_quantize(f16, SWQ_DTYPE_F16, 2, N / 2, &s, &c) == SWQ_OK);
+    swq_qtensor_packed(a, &pa, &na, NULL);
+    swq_qtensor_packed(b, &pb, &nb, NULL);
+    swq_qtensor_packed(c, &pc, &nc, NULL);
+    CHECK(na == nb && na == nc && memcmp(pa, pb, (size_t)na) == 0 && memcmp(pa, pc, (size_t)na) == 0);
+    swq_qtensor_free(a);
+    swq_qtensor_free(b);
+    swq_qtensor_free(c);
+}
+
+/* Fake quantization with the parameters a tensor chose equals its dequantization, bit for bit. */
+static void test_fake_quantize_matches(void) {
+    enum { ROWS = 5, COLS = 77 };
+    float x[ROWS * COLS], y[ROWS * COLS], z[ROWS * COLS], scales[COLS];
+    int32_t zeros[COLS];
+    swq_scheme s = scheme(3, 0, SWQ_PER_CHANNEL, 1);
+    swq_qtensor *t = NULL;
+    fill(x, ROWS * COLS, 11);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, ROWS, COLS, &s, &t) == SWQ_OK);
+    CHECK(swq_qtensor_scales(t, scales, COLS) == SWQ_OK);
+    CHECK(swq_qtensor_zero_points(t, zeros, COLS) == SWQ_OK);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_F32, y, ROWS * COLS) == SWQ_OK);
+    CHECK(swq_fake_quantize(x, SWQ_DTYPE_F32, ROWS, COLS, &s, scales, zeros, COLS, z, SWQ_DTYPE_F32) == SWQ_OK);
+    CHECK(memcmp(y, z, sizeof y) == 0);
+    swq_qtensor_free(t);
+}
+
+static void test_metrics(void) {
+    const float a[3] = {1.0f, 2.0f, 2.0f}, b[3] = {1.0f, 2.5f, 2.0f};
+    swq_metrics m;
+    CHECK(swq_error_metrics(a, b, 3, &m) == SWQ_OK);
+    CHECK(fabs(m.mse - 0.25 / 3) < 1e-15 && m.max_abs_error == 0.5);
+    CHECK(fabs(m.sqnr_db - 10 * log10(9.0 / 0.25)) < 1e-12);
+    CHECK(swq_error_metrics(a, a, 3, &m) == SWQ_OK && isinf(m.sqnr_db) && m.sqnr_db > 0);
+}
+
+/* Results do not depend on the thread count. */
+static void test_thread_independence(void) {
+    enum { ROWS = 64, COLS = 1000 };
+    float *x = malloc(sizeof(float) * ROWS * COLS);
+    swq_scheme s = scheme(5, 0, SWQ_PER_GROUP, 64);
+    swq_qtensor *one = NULL, *two = NULL;
+    const uint8_t *p1, *p2;
+    int64_t n1, n2;
+    fill(x, ROWS * COLS, 3);
+    CHECK(swq_set_num_threads(1) == SWQ_OK && swq_get_num_threads() == 1);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, ROWS, COLS, &s, &one) == SWQ_OK);
+    CHECK(swq_set_num_threads(2) == SWQ_OK && swq_get_num_threads() == 2);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, ROWS, COLS, &s, &two) == SWQ_OK);
+    CHECK(swq_set_num_threads(0) == SWQ_OK);
+    swq_qtensor_packed(one, &p1, &n1, NULL);
+    swq_qtensor_packed(two, &p2, &n2, NULL);
+    CHECK(n1 == n2 && memcmp(p1, p2, (size_t)n1) == 0);
+    swq_qtensor_free(one);
+    swq_qtensor_free(two);
+    free(x);
+}
+
+static void *read_error(void *result) {
+    *(int *)result = strcmp(swq_last_error(), "") == 0;
+    return NULL;
+}
+
+static void test_errors(void) {
+    float x[4] = {0, 1, 2, 3}, out[4], scale;
+    int32_t zero;
+    swq_scheme s = scheme(4, 0, SWQ_PER_GROUP, 2);
+    swq_qtensor *t = (swq_qtensor *)&s; /* must be reset to NULL on failure */
+    pthread_t thread;
+    int other_thread_clean = 0;
+    CHECK(swq_quantize(NULL, SWQ_DTYPE_F32, 1, 4, &s, &t) == SWQ_ERR_NULL_POINTER && t == NULL);
+    CHECK(strstr(swq_last_error(), "data") != NULL);
+    pthread_create(&thread, NULL, read_error, &other_thread_clean);
+    pthread_join(thread, NULL);
+    CHECK(other_thread_clean);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 0, 4, &s, &t) == SWQ_ERR_SHAPE);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, -1, 4, &s, &t) == SWQ_ERR_SHAPE);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, INT64_MAX / 2, 4, &s, &t) == SWQ_ERR_OVERFLOW);
+    CHECK(swq_quantize(x, 7, 1, 4, &s, &t) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 4, NULL, &t) == SWQ_ERR_NULL_POINTER);
+    s.bits = 9;
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 4, &s, &t) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(swq_last_error(), "bits") != NULL);
+    s.bits = 4;
+    s.group_size = 0;
+    CHECK(swq_scheme_validate(&s) == SWQ_ERR_INVALID_ARGUMENT);
+    s.group_size = 2;
+    x[2] = NAN;
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 4, &s, &t) == SWQ_ERR_NON_FINITE);
+    CHECK(strstr(swq_last_error(), "column 2") != NULL);
+    x[2] = INFINITY;
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 4, &s, &t) == SWQ_ERR_NON_FINITE);
+    x[2] = 2;
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, 1, 4, &s, &t) == SWQ_OK);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_F32, out, 3) == SWQ_ERR_BUFFER_TOO_SMALL);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_BF16 + 5, out, 4) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_qtensor_scales(t, out, 1) == SWQ_ERR_BUFFER_TOO_SMALL);
+    CHECK(swq_qtensor_shape(NULL, NULL, NULL) == SWQ_ERR_NULL_POINTER);
+    swq_qtensor_free(t);
+    swq_qtensor_free(NULL);
+    CHECK(swq_qparams_from_range(&s, 2, 1, &scale, &zero) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_qparams_from_range(&s, -INFINITY, 1, &scale, &zero) == SWQ_ERR_NON_FINITE);
+    CHECK(swq_set_num_threads(-1) == SWQ_ERR_INVALID_ARGUMENT);
+    s.scale_dtype = SWQ_DTYPE_F16;
+    CHECK(swq_qparams_from_range(&s, 0, 1e9f, &scale, &zero) == SWQ_ERR_OVERFLOW);
+}
+
+int main(void) {
+    test_version();
+    test_hand_worked_int8();
+    test_nibble_layout();
+    test_groups_against_reference();
+    test_half_inputs();
+    test_fake_quantize_matches();
+    test_metrics();
+    test_thread_independence();
+    test_errors();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

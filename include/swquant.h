@@ -1,0 +1,211 @@
+/*
+ * swquant.h: the stable C contract of libswquant.
+ *
+ * Conventions
+ *  - Every name starts with `swq_` (functions, types) or `SWQ_` (macros, constants).
+ *  - Every function that can fail returns a `swq_status`; on failure `swq_last_error()` returns a
+ *    message for the calling thread. Nothing in the library exits or aborts on bad input.
+ *  - Handles (`swq_qtensor`) are opaque; each one returned through an out-parameter is owned by the
+ *    caller and released with exactly one call of its `_free` function.
+ *  - Buffers are caller-owned. A call that writes N elements takes the capacity next to the pointer and
+ *    fails with SWQ_ERR_BUFFER_TOO_SMALL rather than writing past it.
+ *  - Borrowed pointers returned by the library say how long they live in the comment of their function.
+ *  - Enumerations carry explicit values; a removed value is never reused; each list ends with _COUNT.
+ *  - Tensors are row-major 2-D [rows, cols]: rows are output channels, cols the reduction dimension.
+ *    A 1-D tensor is a single row.
+ *
+ * The header compiles as C99 and as C++. The Swift implementation is checked against it by the compiler
+ * (`@c @implementation`), so a declaration here cannot drift from the code.
+ */
+#ifndef SWQUANT_H
+#define SWQUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI version: bumped whenever a declaration here changes incompatibly. Compare with swq_abi_version(). */
+#define SWQ_ABI_VERSION 1
+#define SWQ_VERSION_MAJOR 0
+#define SWQ_VERSION_MINOR 1
+#define SWQ_VERSION_PATCH 0
+
+/** Status codes returned by every fallible call. */
+typedef enum swq_status {
+    SWQ_OK = 0,
+    SWQ_ERR_INVALID_ARGUMENT = 1, /* an option is out of its range (bits, group size, enum value) */
+    SWQ_ERR_NULL_POINTER = 2,     /* a required pointer was NULL */
+    SWQ_ERR_SHAPE = 3,            /* a dimension is zero or negative, or two sizes disagree */
+    SWQ_ERR_OVERFLOW = 4,         /* a size or a value does not fit its type (e.g. an fp16 scale) */
+    SWQ_ERR_NON_FINITE = 5,       /* the input holds NaN or infinity */
+    SWQ_ERR_BUFFER_TOO_SMALL = 6, /* a caller buffer's capacity is smaller than needed */
+    SWQ_STATUS_COUNT
+} swq_status;
+
+/** Element types of tensors crossing the ABI. */
+typedef enum swq_dtype {
+    SWQ_DTYPE_F32 = 0,  /* IEEE binary32 */
+    SWQ_DTYPE_F16 = 1,  /* IEEE binary16 */
+    SWQ_DTYPE_BF16 = 2, /* bfloat16: the upper 16 bits of a binary32 */
+    SWQ_DTYPE_COUNT
+} swq_dtype;
+
+/** Integer grid of the quantized codes. */
+typedef enum swq_grid {
+    SWQ_GRID_UNSIGNED = 0, /* codes in [0, 2^bits - 1] */
+    SWQ_GRID_SIGNED = 1,   /* codes in [-2^(bits-1), 2^(bits-1) - 1] */
+    SWQ_GRID_COUNT
+} swq_grid;
+
+/** Which elements share one (scale, zero point) pair. */
+typedef enum swq_granularity {
+    SWQ_PER_TENSOR = 0,  /* one pair for the whole tensor */
+    SWQ_PER_CHANNEL = 1, /* one pair per row (axis 0) or per column (axis 1) */
+    SWQ_PER_GROUP = 2,   /* one pair per run of group_size elements along each row; the last run of a
+                            row is shorter when group_size does not divide cols */
+    SWQ_GRANULARITY_COUNT
+} swq_granularity;
+
+/**
+ * A linear quantization scheme: q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax),
+ * x' = (q - zero_point) * scale.
+ *
+ * Symmetric schemes fix the zero point (0 on a signed grid, 2^(bits-1) on an unsigned grid) and set
+ * scale = max|x| / (2^(bits-1) - 1). Affine schemes widen [min, max] to contain 0 and set
+ * scale = (max - min) / (2^bits - 1), zero_point = qmin - round_half_even(min / scale).
+ */
+typedef struct swq_scheme {
+    int32_t bits;        /* 2 to 8 */
+    int32_t grid;        /* swq_grid */
+    int32_t symmetric;   /* 0: affine (stored zero points), 1: symmetric */
+    int32_t granularity; /* swq_granularity */
+    int32_t axis;        /* SWQ_PER_CHANNEL only: 0 = one pair per row, 1 = one pair per column */
+    int32_t group_size;  /* SWQ_PER_GROUP only: elements per group along a row, at least 1 */
+    int32_t scale_dtype; /* SWQ_DTYPE_F32 or SWQ_DTYPE_F16: how scales are stored */
+} swq_scheme;
+
+/** Error metrics of an approximation against a reference. */
+typedef struct swq_metrics {
+    double mse;           /* mean of (reference - approx)^2 */
+    double sqnr_db;       /* 10 log10(sum reference^2 / sum (reference - approx)^2); +inf when exact */
+    double max_abs_error; /* max |reference - approx| */
+} swq_metrics;
+
+/** A quantized tensor: packed codes, scales and zero points. Opaque; free with swq_qtensor_free. */
+typedef struct swq_qtensor swq_qtensor;
+
+/* ---- Library ------------------------------------------------------------------------------------ */
+
+/** The ABI version the library was built with (SWQ_ABI_VERSION of its header). */
+uint32_t swq_abi_version(void);
+
+/** The library version as "MAJOR.MINOR.PATCH". Static storage; never NULL. */
+const char *swq_version(void);
+
+/** The message of the last failed call on this thread ("" if none). Valid until the next failing
+ *  call on the same thread. Never NULL. */
+const char *swq_last_error(void);
+
+/** A constant name for a status code, e.g. "SWQ_ERR_SHAPE". Static storage; never NULL. */
+const char *swq_status_name(swq_status status);
+
+/** Sets the number of worker threads for all later calls; 0 restores the default (the environment
+ *  variable SWQUANT_NUM_THREADS if set, else the number of cores). Results never depend on it. */
+swq_status swq_set_num_threads(int32_t count);
+
+/** The number of worker threads in use. */
+int32_t swq_get_num_threads(void);
+
+/* ---- Quantization parameters -------------------------------------------------------------------- */
+
+/** Checks a scheme's fields; SWQ_OK when every field is in range. */
+swq_status swq_scheme_validate(const swq_scheme *scheme);
+
+/** Scale and zero point that map [min, max] onto the scheme's grid (the granularity is ignored).
+ *  min and max must be finite with min <= max. */
+swq_status swq_qparams_from_range(const swq_scheme *scheme, float min, float max,
+                                  float *scale, int32_t *zero_point);
+
+/** Number of (scale, zero point) pairs the scheme uses for a [rows, cols] tensor:
+ *  1 per tensor, rows or cols per channel, rows * ceil(cols / group_size) per group. */
+swq_status swq_qparams_count(const swq_scheme *scheme, int64_t rows, int64_t cols, int64_t *count);
+
+/** Computes the scheme's parameters from data ([rows, cols] of `dtype`) into scales[count] and
+ *  zero_points[count], in the order of swq_qtensor_scales. Fails with SWQ_ERR_NON_FINITE on NaN/Inf. */
+swq_status swq_compute_qparams(const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                               const swq_scheme *scheme, float *scales, int32_t *zero_points,
+                               int64_t count);
+
+/* ---- Quantized tensors -------------------------------------------------------------------------- */
+
+/** Quantizes data ([rows, cols] of `dtype`) with parameters computed from the data itself.
+ *  On success *out owns a new tensor; on failure *out is set to NULL. NaN or Inf in the input fails
+ *  with SWQ_ERR_NON_FINITE. */
+swq_status swq_quantize(const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                        const swq_scheme *scheme, swq_qtensor **out);
+
+/** Releases a tensor. NULL is allowed and ignored. */
+void swq_qtensor_free(swq_qtensor *tensor);
+
+/** The tensor's shape. */
+swq_status swq_qtensor_shape(const swq_qtensor *tensor, int64_t *rows, int64_t *cols);
+
+/** The tensor's scheme. */
+swq_status swq_qtensor_scheme(const swq_qtensor *tensor, swq_scheme *out);
+
+/**
+ * The packed codes, borrowed: *data stays valid until swq_qtensor_free(tensor).
+ *
+ * Bit layout: rows are stored one after another, each starting on a byte boundary, row_stride =
+ * ceil(cols * bits / 8) bytes. Inside a row, element j occupies bits [j * bits, (j + 1) * bits) of the
+ * row read as a little-endian bit stream (bit k is bit k % 8 of byte k / 8). At 4 bits element 2i is
+ * the low nibble of byte i. Signed grids store the bits-wide two's complement of the code.
+ */
+swq_status swq_qtensor_packed(const swq_qtensor *tensor, const uint8_t **data, int64_t *nbytes,
+                              int64_t *row_stride);
+
+/** Number of (scale, zero point) pairs the tensor holds. */
+swq_status swq_qtensor_qparams_count(const swq_qtensor *tensor, int64_t *count);
+
+/** Copies the scales (widened to float32 when stored as fp16) into out[capacity]. Order: one per
+ *  tensor; per row or per column; per group row-major [rows, ceil(cols / group_size)]. */
+swq_status swq_qtensor_scales(const swq_qtensor *tensor, float *out, int64_t capacity);
+
+/** Copies the zero points into out[capacity], in the order of swq_qtensor_scales. */
+swq_status swq_qtensor_zero_points(const swq_qtensor *tensor, int32_t *out, int64_t capacity);
+
+/** Storage size in bytes (packed codes + scales + stored zero points) and bits per weight
+ *  (8 * nbytes / element count). Either pointer may be NULL. */
+swq_status swq_qtensor_storage(const swq_qtensor *tensor, int64_t *nbytes, double *bits_per_weight);
+
+/** Dequantizes into out[capacity] as `out_dtype` (SWQ_DTYPE_F32 or SWQ_DTYPE_F16), row-major. */
+swq_status swq_dequantize(const swq_qtensor *tensor, int32_t out_dtype, void *out, int64_t capacity);
+
+/* ---- Fake quantization and metrics -------------------------------------------------------------- */
+
+/**
+ * Fake quantization (quantize then dequantize, in float), the QAT forward pass:
+ * out = (clamp(round_half_even(x / scale) + zero_point, qmin, qmax) - zero_point) * scale.
+ * The scheme's granularity says how scales[qparam_count] map to elements (see swq_qparams_count);
+ * zero_points may be NULL for a symmetric scheme. Scales must be finite and positive, zero points
+ * on the grid. Input `dtype` is any swq_dtype; out is `out_dtype` (F32 or F16) with rows * cols
+ * elements and may alias data when both types are equal.
+ */
+swq_status swq_fake_quantize(const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                             const swq_scheme *scheme, const float *scales,
+                             const int32_t *zero_points, int64_t qparam_count,
+                             void *out, int32_t out_dtype);
+
+/** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
+ *  fixed order, so the result does not depend on the thread count. */
+swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,
+                             swq_metrics *out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SWQUANT_H */
