@@ -1,0 +1,351 @@
+/*
+ * _swquant: the CPython face of libswquant, a thin shim over include/swquant.h.
+ *
+ * It does no math: it checks buffers, releases the GIL around each call into the library, and turns
+ * status codes into exceptions. Arrays are created by the Python layer (swquant/*.py) with numpy and
+ * passed here through the buffer protocol, so this module needs no numpy headers. Stable ABI (abi3).
+ *
+ * A scheme crosses as a 7-tuple of ints in swq_scheme field order:
+ * (bits, grid, symmetric, granularity, axis, group_size, scale_dtype).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "swquant.h"
+
+static PyObject *QuantizationError;
+
+static const char *const CAPSULE_NAME = "swquant.qtensor";
+
+/* Raises QuantizationError(message, status_name) for a failed call and returns NULL. */
+static PyObject *raise_status(swq_status status) {
+    PyObject *args = Py_BuildValue("(ss)", swq_last_error(), swq_status_name(status));
+    if (args) {
+        PyErr_SetObject(QuantizationError, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
+static int parse_scheme(PyObject *tuple, swq_scheme *scheme) {
+    if (!PyTuple_Check(tuple) || PyTuple_Size(tuple) != 7) {
+        PyErr_SetString(PyExc_TypeError, "scheme must be a 7-tuple of ints");
+        return 0;
+    }
+    return PyArg_ParseTuple(tuple, "iiiiiii", &scheme->bits, &scheme->grid, &scheme->symmetric,
+                            &scheme->granularity, &scheme->axis, &scheme->group_size,
+                            &scheme->scale_dtype);
+}
+
+/* Gets a C-contiguous buffer of exactly `count` items of `itemsize` bytes; writable if asked. */
+static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, long long count,
+                      int writable, const char *name) {
+    if (PyUnicode_Check(object)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an array, not str", name);
+        return 0;
+    }
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) != 0) {
+        return 0;
+    }
+    if (view->itemsize != itemsize || view->len != (Py_ssize_t)(count * itemsize)) {
+        PyErr_Format(PyExc_ValueError, "%s must hold %lld items of %zd bytes, got %zd bytes of %zd-byte items",
+                     name, count, itemsize, view->len, view->itemsize);
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+static Py_ssize_t dtype_size(int dtype) { return dtype == SWQ_DTYPE_F32 ? 4 : 2; }
+
+static swq_qtensor *tensor_from_capsule(PyObject *capsule) {
+    return (swq_qtensor *)PyCapsule_GetPointer(capsule, CAPSULE_NAME);
+}
+
+static void capsule_free(PyObject *capsule) { swq_qtensor_free(tensor_from_capsule(capsule)); }
+
+static PyObject *py_abi_version(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    return PyLong_FromUnsignedLong(swq_abi_version());
+}
+
+static PyObject *py_version(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    return PyUnicode_FromString(swq_version());
+}
+
+static PyObject *py_set_num_threads(PyObject *self, PyObject *args) {
+    int count;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "i", &count)) return NULL;
+    status = swq_set_num_threads(count);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    return PyLong_FromLong(swq_get_num_threads());
+}
+
+/* quantize(data, dtype, rows, cols, scheme) -> capsule */
+static PyObject *py_quantize(PyObject *self, PyObject *args) {
+    PyObject *data, *scheme_tuple, *result = NULL;
+    int dtype;
+    long long rows, cols;
+    swq_scheme scheme;
+    swq_qtensor *tensor = NULL;
+    swq_status status;
+    Py_buffer view;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLO", &data, &dtype, &rows, &cols, &scheme_tuple)) return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "data")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_quantize(view.buf, dtype, rows, cols, &scheme, &tensor);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (status != SWQ_OK) return raise_status(status);
+    result = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
+    if (!result) swq_qtensor_free(tensor);
+    return result;
+}
+
+/* info(capsule) -> (rows, cols, scheme, qparam_count, row_stride, nbytes, bits_per_weight) */
+static PyObject *py_info(PyObject *self, PyObject *capsule) {
+    swq_qtensor *tensor = tensor_from_capsule(capsule);
+    int64_t rows, cols, count, packed_bytes, stride, nbytes;
+    const uint8_t *data;
+    double bits_per_weight;
+    swq_scheme s;
+    (void)self;
+    if (!tensor) return NULL;
+    swq_qtensor_shape(tensor, &rows, &cols);
+    swq_qtensor_scheme(tensor, &s);
+    swq_qtensor_qparams_count(tensor, &count);
+    swq_qtensor_packed(tensor, &data, &packed_bytes, &stride);
+    swq_qtensor_storage(tensor, &nbytes, &bits_per_weight);
+    return Py_BuildValue("(LL(iiiiiii)LLLd)", (long long)rows, (long long)cols, s.bits, s.grid, s.symmetric,
+                         s.granularity, s.axis, s.group_size, s.scale_dtype, (long long)count,
+                         (long long)stride, (long long)nbytes, bits_per_weight);
+}
+
+/* packed(capsule) -> bytes (a copy of the packed codes) */
+static PyObject *py_packed(PyObject *self, PyObject *capsule) {
+    swq_qtensor *tensor = tensor_from_capsule(capsule);
+    const uint8_t *data;
+    int64_t nbytes;
+    (void)self;
+    if (!tensor) return NULL;
+    swq_qtensor_packed(tensor, &data, &nbytes, NULL);
+    return PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)nbytes);
+}
+
+/* qparams(capsule, scales_out, zero_points_out): fills float32 and int32 buffers. */
+static PyObject *py_qparams(PyObject *self, PyObject *args) {
+    PyObject *capsule, *scales_obj, *zeros_obj;
+    Py_buffer scales, zeros;
+    swq_qtensor *tensor;
+    int64_t count;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &scales_obj, &zeros_obj)) return NULL;
+    if (!(tensor = tensor_from_capsule(capsule))) return NULL;
+    swq_qtensor_qparams_count(tensor, &count);
+    if (!get_buffer(scales_obj, &scales, 4, count, 1, "scales")) return NULL;
+    if (!get_buffer(zeros_obj, &zeros, 4, count, 1, "zero_points")) {
+        PyBuffer_Release(&scales);
+        return NULL;
+    }
+    status = swq_qtensor_scales(tensor, scales.buf, count);
+    if (status == SWQ_OK) status = swq_qtensor_zero_points(tensor, zeros.buf, count);
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&zeros);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* dequantize(capsule, out_dtype, out) */
+static PyObject *py_dequantize(PyObject *self, PyObject *args) {
+    PyObject *capsule, *out_obj;
+    int out_dtype;
+    Py_buffer out;
+    swq_qtensor *tensor;
+    int64_t rows, cols;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiO", &capsule, &out_dtype, &out_obj)) return NULL;
+    if (!(tensor = tensor_from_capsule(capsule))) return NULL;
+    swq_qtensor_shape(tensor, &rows, &cols);
+    if (!get_buffer(out_obj, &out, dtype_size(out_dtype), rows * cols, 1, "out")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_dequantize(tensor, out_dtype, out.buf, rows * cols);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* compute_qparams(data, dtype, rows, cols, scheme, scales_out, zero_points_out) */
+static PyObject *py_compute_qparams(PyObject *self, PyObject *args) {
+    PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj;
+    int dtype;
+    long long rows, cols;
+    int64_t count;
+    swq_scheme scheme;
+    swq_status status;
+    Py_buffer data, scales, zeros;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOOO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj, &zeros_obj))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    status = swq_qparams_count(&scheme, rows, cols, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "data")) return NULL;
+    if (!get_buffer(scales_obj, &scales, 4, count, 1, "scales")) goto release_data;
+    if (!get_buffer(zeros_obj, &zeros, 4, count, 1, "zero_points")) goto release_scales;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_compute_qparams(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&zeros);
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_scales:
+    PyBuffer_Release(&scales);
+release_data:
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
+/* qparams_from_range(scheme, min, max) -> (scale, zero_point) */
+static PyObject *py_qparams_from_range(PyObject *self, PyObject *args) {
+    PyObject *scheme_tuple;
+    float low, high, scale;
+    int32_t zero;
+    swq_scheme scheme;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Off", &scheme_tuple, &low, &high)) return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    status = swq_qparams_from_range(&scheme, low, high, &scale, &zero);
+    if (status != SWQ_OK) return raise_status(status);
+    return Py_BuildValue("(fi)", scale, zero);
+}
+
+/* fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype) */
+static PyObject *py_fake_quantize(PyObject *self, PyObject *args) {
+    PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj, *out_obj;
+    int dtype, out_dtype;
+    long long rows, cols;
+    int64_t count;
+    swq_scheme scheme;
+    swq_status status;
+    Py_buffer data, scales, zeros, out;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOOOOi", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj,
+                          &zeros_obj, &out_obj, &out_dtype))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    status = swq_qparams_count(&scheme, rows, cols, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
+    if (!get_buffer(scales_obj, &scales, 4, count, 0, "scale")) goto release_data;
+    if (!get_buffer(zeros_obj, &zeros, 4, count, 0, "zero_point")) goto release_scales;
+    if (!get_buffer(out_obj, &out, dtype_size(out_dtype), rows * cols, 1, "out")) goto release_zeros;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_fake_quantize(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count, out.buf, out_dtype);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&zeros);
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_zeros:
+    PyBuffer_Release(&zeros);
+release_scales:
+    PyBuffer_Release(&scales);
+release_data:
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
+/* error_metrics(reference, approx, count) -> (mse, sqnr_db, max_abs_error) */
+static PyObject *py_error_metrics(PyObject *self, PyObject *args) {
+    PyObject *a_obj, *b_obj;
+    long long count;
+    Py_buffer a, b;
+    swq_metrics metrics;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOL", &a_obj, &b_obj, &count)) return NULL;
+    if (!get_buffer(a_obj, &a, 4, count, 0, "reference")) return NULL;
+    if (!get_buffer(b_obj, &b, 4, count, 0, "approx")) {
+        PyBuffer_Release(&a);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_error_metrics(a.buf, b.buf, count, &metrics);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    if (status != SWQ_OK) return raise_status(status);
+    return Py_BuildValue("(ddd)", metrics.mse, metrics.sqnr_db, metrics.max_abs_error);
+}
+
+static PyMethodDef methods[] = {
+    {"abi_version", py_abi_version, METH_NOARGS, "ABI version of the loaded libswquant."},
+    {"version", py_version, METH_NOARGS, "Version of the loaded libswquant."},
+    {"set_num_threads", py_set_num_threads, METH_VARARGS, "Set the worker thread count (0: default)."},
+    {"get_num_threads", py_get_num_threads, METH_NOARGS, "The worker thread count."},
+    {"quantize", py_quantize, METH_VARARGS, "quantize(data, dtype, rows, cols, scheme) -> capsule"},
+    {"info", py_info, METH_O, "info(capsule) -> (rows, cols, scheme, qparam_count, row_stride, nbytes, bpw)"},
+    {"packed", py_packed, METH_O, "packed(capsule) -> bytes"},
+    {"qparams", py_qparams, METH_VARARGS, "qparams(capsule, scales_out, zero_points_out)"},
+    {"dequantize", py_dequantize, METH_VARARGS, "dequantize(capsule, out_dtype, out)"},
+    {"compute_qparams", py_compute_qparams, METH_VARARGS,
+     "compute_qparams(data, dtype, rows, cols, scheme, scales_out, zero_points_out)"},
+    {"qparams_from_range", py_qparams_from_range, METH_VARARGS, "qparams_from_range(scheme, min, max)"},
+    {"fake_quantize", py_fake_quantize, METH_VARARGS,
+     "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
+    {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_swquant", "Native shim over libswquant (see the swquant package).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__swquant(void) {
+    PyObject *m;
+    /* Refuse a library older than the header this shim was compiled against. */
+    if (swq_abi_version() < SWQ_ABI_VERSION) {
+        PyErr_Format(PyExc_ImportError, "libswquant ABI %u is older than this extension's %d",
+                     swq_abi_version(), SWQ_ABI_VERSION);
+        return NULL;
+    }
+    m = PyModule_Create(&module);
+    if (!m) return NULL;
+    QuantizationError = PyErr_NewExceptionWithDoc(
+        "swquant.QuantizationError",
+        "A swquant call failed: args are (message, status name). A ValueError.", PyExc_ValueError, NULL);
+    if (!QuantizationError || PyModule_AddObject(m, "QuantizationError", QuantizationError) != 0) {
+        Py_XDECREF(QuantizationError);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(QuantizationError);
+    PyModule_AddIntConstant(m, "ABI_VERSION", SWQ_ABI_VERSION);
+    return m;
+}

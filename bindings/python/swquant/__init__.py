@@ -1,0 +1,39 @@
+"""swquant: quantization of LLM tensors on the CPU.
+
+A numpy-friendly facade over libswquant, whose Swift core does all the arithmetic; the C ABI, this
+package and the Swift API give bit-identical results for the same call.
+
+>>> import numpy as np, swquant
+>>> w = np.random.default_rng(0).standard_normal((64, 576)).astype(np.float32)
+>>> q = swquant.quantize(w, bits=4, group_size=128)
+>>> swquant.sqnr(w, q.dequantize()) > 15
+True
+"""
+
+from ._metrics import ErrorMetrics, error_metrics, max_abs_error, mse, sqnr
+from ._params import compute_qparams, fake_quantize, qparams_from_range
+from ._swquant import ABI_VERSION, QuantizationError
+from ._swquant import get_num_threads as _get_num_threads
+from ._swquant import set_num_threads as _set_num_threads
+from ._swquant import version as _native_version
+from ._tensor import QuantizedTensor, dequantize, quantize
+
+__version__ = _native_version()
+
+
+def set_num_threads(count: int) -> None:
+    """Sets the worker thread count; 0 restores the default (SWQUANT_NUM_THREADS, else the core count).
+    Results never depend on it."""
+    _set_num_threads(count)
+
+
+def get_num_threads() -> int:
+    """The worker thread count in use."""
+    return _get_num_threads()
+
+
+__all__ = [
+    "ABI_VERSION", "ErrorMetrics", "QuantizationError", "QuantizedTensor", "compute_qparams", "dequantize",
+    "error_metrics", "fake_quantize", "get_num_threads", "max_abs_error", "mse", "qparams_from_range",
+    "quantize", "set_num_threads", "sqnr",
+]

@@ -1,0 +1,78 @@
+"""Quantization parameters from ranges and data, and fake quantization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _swquant
+from ._arrays import F16, as_matrix
+from ._scheme import PER_CHANNEL, PER_GROUP, PER_TENSOR, Scheme
+
+
+def qparams_from_range(min: float, max: float, bits: int = 8, symmetric: bool = True, *,
+                       signed: bool | None = None, scale_dtype: Any = "float32") -> tuple[float, int]:
+    """The (scale, zero_point) that map [min, max] onto the grid, by the formulas of ``quantize``.
+
+    >>> qparams_from_range(-1.0, 3.0, bits=8, symmetric=False)
+    (0.01568627543747425, 64)
+    """
+    scheme = Scheme.make(bits, None, symmetric, per_tensor=True, signed=signed, scale_dtype=scale_dtype)
+    return _swquant.qparams_from_range(scheme.native(), float(min), float(max))
+
+
+def compute_qparams(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
+                    per_tensor: bool = False, axis: int = 0, signed: bool | None = None,
+                    scale_dtype: Any = "float32", dtype: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The (scales, zero_points) ``quantize`` would choose for ``w``, shaped like its attributes."""
+    scheme = Scheme.make(bits, group_size, symmetric, per_tensor=per_tensor, axis=axis, signed=signed,
+                         scale_dtype=scale_dtype)
+    ndim = np.ndim(w)
+    matrix, code, rows, cols = as_matrix(w, dtype, "w")
+    shape = scheme.qparam_shape(rows, cols, ndim)
+    count = int(np.prod(shape, dtype=np.int64))
+    scales = np.empty(count, dtype=np.float32)
+    zero_points = np.empty(count, dtype=np.int32)
+    _swquant.compute_qparams(matrix, code, rows, cols, scheme.native(), scales, zero_points)
+    return scales.reshape(shape), zero_points.reshape(shape)
+
+
+def fake_quantize(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, signed: bool = True,
+                  axis: int | None = None, group_size: int | None = None, dtype: str | None = None) -> np.ndarray:
+    """Quantize then dequantize in float, the forward pass of quantization-aware training:
+    ``(clip(rint(x / scale) + zero_point, qmin, qmax) - zero_point) * scale``.
+
+    ``scale`` and ``zero_point`` are scalars (per tensor), 1-D arrays along ``axis`` (per channel: 0 for
+    rows, 1 for columns), or [rows, groups] arrays with ``group_size``. The result has the shape of ``x``
+    and is float16 for float16 input, else float32. It equals ``quantize`` + ``dequantize`` bit for bit
+    when given the parameters ``quantize`` chose.
+
+    >>> fake_quantize(np.array([0.26, -1.0], np.float32), scale=0.5, zero_point=0, bits=8).tolist()
+    [0.5, -1.0]
+    """
+    if axis is not None and group_size is not None:
+        raise ValueError("give axis (per channel) or group_size (per group), not both")
+    shape = np.shape(x)
+    matrix, code, rows, cols = as_matrix(x, dtype, "x")
+    scales = np.array(scale, dtype=np.float32, order="C")  # ascontiguousarray would make 0-d 1-D
+    zeros = np.asarray(zero_point)
+    if zeros.dtype.kind not in "iub":
+        raise TypeError(f"zero_point must hold integers, got dtype {zeros.dtype}")
+    if group_size is not None:
+        granularity, expected = PER_GROUP, rows * -(-cols // int(group_size)) if group_size > 0 else 0
+    elif axis is not None:
+        if axis not in (0, 1):
+            raise ValueError(f"axis must be 0 (rows) or 1 (columns), got {axis}")
+        granularity, expected = PER_CHANNEL, rows if axis == 0 else cols
+    else:
+        if scales.ndim != 0:
+            raise ValueError(f"a scale array of shape {scales.shape} needs axis= or group_size=")
+        granularity, expected = PER_TENSOR, 1
+    if scales.size != expected:
+        raise ValueError(f"scale has {scales.size} values, {expected} are needed for shape {shape}")
+    zeros = np.array(np.broadcast_to(zeros, scales.shape), dtype=np.int32, order="C")
+    scheme = Scheme(int(bits), False, bool(signed), granularity, int(axis or 0), int(group_size or 0))
+    out = np.empty(shape, dtype=np.float16 if code == F16 else np.float32)
+    _swquant.fake_quantize(matrix, code, rows, cols, scheme.native(), scales, zeros, out, 1 if code == F16 else 0)
+    return out

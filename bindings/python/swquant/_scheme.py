@@ -1,0 +1,64 @@
+"""Quantization schemes as the native shim takes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# swq_granularity and swq_grid codes of include/swquant.h
+PER_TENSOR, PER_CHANNEL, PER_GROUP = 0, 1, 2
+UNSIGNED, SIGNED = 0, 1
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A linear quantization scheme (see ``swquant.quantize`` for the meaning of each field)."""
+
+    bits: int
+    symmetric: bool
+    signed: bool
+    granularity: int
+    axis: int = 0
+    group_size: int = 0
+    scale_dtype: str = "float32"
+
+    @staticmethod
+    def make(bits: int, group_size: int | None, symmetric: bool, *, per_tensor: bool = False, axis: int = 0,
+             signed: bool | None = None, scale_dtype: object = "float32") -> "Scheme":
+        for name, value in (("bits", bits), ("axis", axis)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if group_size is not None and (isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer))):
+            raise TypeError(f"group_size must be an int or None, got {type(group_size).__name__}")
+        scale_name = np.dtype(scale_dtype).name
+        if scale_name not in ("float32", "float16"):
+            raise ValueError(f"scale_dtype must be float32 or float16, got {scale_name}")
+        if per_tensor:
+            granularity, group = PER_TENSOR, 0
+        elif group_size is None:
+            granularity, group = PER_CHANNEL, 0
+        else:
+            granularity, group = PER_GROUP, int(group_size)
+        return Scheme(int(bits), bool(symmetric), bool(symmetric) if signed is None else bool(signed),
+                      granularity, int(axis), group, scale_name)
+
+    def native(self) -> tuple[int, int, int, int, int, int, int]:
+        """The 7-tuple of swq_scheme fields."""
+        return (self.bits, SIGNED if self.signed else UNSIGNED, int(self.symmetric), self.granularity,
+                self.axis, self.group_size, 1 if self.scale_dtype == "float16" else 0)
+
+    @staticmethod
+    def from_native(fields: tuple[int, ...]) -> "Scheme":
+        bits, grid, symmetric, granularity, axis, group, scale = fields
+        return Scheme(bits, bool(symmetric), grid == SIGNED, granularity, axis, group,
+                      "float16" if scale == 1 else "float32")
+
+    def qparam_shape(self, rows: int, cols: int, original_ndim: int) -> tuple[int, ...]:
+        """Shape of the scale and zero-point arrays for a tensor of this shape."""
+        if self.granularity == PER_TENSOR:
+            return ()
+        if self.granularity == PER_CHANNEL:
+            return (rows,) if self.axis == 0 else (cols,)
+        groups = -(-cols // self.group_size)
+        return (groups,) if original_ndim == 1 else (rows, groups)

@@ -1,0 +1,161 @@
+"""Quantized tensors: ``quantize``, ``dequantize`` and ``QuantizedTensor``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _swquant
+from ._arrays import as_matrix, output_code
+from ._scheme import PER_CHANNEL, PER_GROUP, PER_TENSOR, Scheme
+
+
+class QuantizedTensor:
+    """Packed integer codes with their scales and zero points, owned by the native library.
+
+    Immutable; safe to share between threads. Created by ``swquant.quantize``.
+    """
+
+    __slots__ = ("_handle", "_shape", "_rows", "_cols", "_scheme", "_count", "_row_stride", "_nbytes", "_bpw",
+                 "_scales", "_zero_points")
+
+    def __init__(self, handle: object, shape: tuple[int, ...]) -> None:
+        rows, cols, fields, count, stride, nbytes, bpw = _swquant.info(handle)
+        self._handle = handle
+        self._shape = shape
+        self._rows, self._cols = rows, cols
+        self._scheme = Scheme.from_native(fields)
+        self._count, self._row_stride, self._nbytes, self._bpw = count, stride, nbytes, bpw
+        qshape = self._scheme.qparam_shape(rows, cols, len(shape))
+        scales = np.empty(count, dtype=np.float32)
+        zero_points = np.empty(count, dtype=np.int32)
+        _swquant.qparams(handle, scales, zero_points)
+        self._scales = scales.reshape(qshape)
+        self._zero_points = zero_points.reshape(qshape)
+        self._scales.flags.writeable = False
+        self._zero_points.flags.writeable = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the original tensor."""
+        return self._shape
+
+    @property
+    def bits(self) -> int:
+        return self._scheme.bits
+
+    @property
+    def symmetric(self) -> bool:
+        return self._scheme.symmetric
+
+    @property
+    def signed(self) -> bool:
+        """Whether codes live on the signed grid [-2^(bits-1), 2^(bits-1) - 1] (else [0, 2^bits - 1])."""
+        return self._scheme.signed
+
+    @property
+    def group_size(self) -> int | None:
+        """Elements per group along a row, or None for per-channel and per-tensor schemes."""
+        return self._scheme.group_size if self._scheme.granularity == PER_GROUP else None
+
+    @property
+    def granularity(self) -> str:
+        """'tensor', 'channel' or 'group'."""
+        return {PER_TENSOR: "tensor", PER_CHANNEL: "channel", PER_GROUP: "group"}[self._scheme.granularity]
+
+    @property
+    def axis(self) -> int | None:
+        """The channel axis of a per-channel scheme (0: rows, 1: columns), else None."""
+        return self._scheme.axis if self._scheme.granularity == PER_CHANNEL else None
+
+    @property
+    def scale_dtype(self) -> np.dtype:
+        """How scales are stored (float16 scales are exact float16 values widened to float32 here)."""
+        return np.dtype(self._scheme.scale_dtype)
+
+    @property
+    def scales(self) -> np.ndarray:
+        """float32 scales: 0-d per tensor, [rows] or [cols] per channel, [rows, groups] per group."""
+        return self._scales
+
+    @property
+    def zero_points(self) -> np.ndarray:
+        """int32 zero points, shaped as ``scales``."""
+        return self._zero_points
+
+    @property
+    def packed(self) -> np.ndarray:
+        """A copy of the packed codes as uint8 [rows, row_stride]. Element j of a row occupies bits
+        [j*bits, (j+1)*bits) of the row read as a little-endian bit stream; signed grids store two's
+        complement."""
+        return np.frombuffer(_swquant.packed(self._handle), dtype=np.uint8).reshape(self._rows, self._row_stride)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the stored form: packed codes, scales at their storage width, one byte per stored
+        zero point (affine schemes only)."""
+        return self._nbytes
+
+    @property
+    def bits_per_weight(self) -> float:
+        """8 * nbytes / number of elements: the code width plus the scale and zero-point overhead."""
+        return self._bpw
+
+    def dequantize(self, dtype: Any = np.float32) -> np.ndarray:
+        """The tensor in float32 (default) or float16, with the original shape."""
+        code = output_code(dtype)
+        out = np.empty(self._shape, dtype=np.float32 if code == 0 else np.float16)
+        _swquant.dequantize(self._handle, code, out)
+        return out
+
+    def __repr__(self) -> str:
+        detail = {"tensor": "per tensor", "channel": f"per channel (axis {self.axis})",
+                  "group": f"groups of {self.group_size}"}[self.granularity]
+        kind = "symmetric" if self.symmetric else "affine"
+        return (f"QuantizedTensor(shape={self._shape}, {self.bits}-bit {kind}, {detail}, "
+                f"{self._bpw:.4f} bits/weight)")
+
+
+def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
+             per_tensor: bool = False, axis: int = 0, signed: bool | None = None,
+             scale_dtype: Any = "float32", dtype: str | None = None) -> QuantizedTensor:
+    """Quantizes a 1-D or 2-D tensor with scales and zero points computed from its values.
+
+    ``q = clip(rint(w / scale) + zero_point, qmin, qmax)`` with round-half-to-even.
+
+    Args:
+        w: float32, float16 or bfloat16 array (other real dtypes are converted to float32); rows are
+            output channels, columns the reduction dimension; 1-D is one row.
+        bits: 2 to 8.
+        group_size: elements per group along each row (the last group of a row is shorter when it
+            does not divide the row); None for one scale per channel.
+        symmetric: zero point fixed at 0 (signed grid) and scale = max|w| / (2^(bits-1) - 1); else affine,
+            with [min, max] widened to contain 0 and scale = (max - min) / (2^bits - 1).
+        per_tensor: one scale for the whole tensor (overrides group_size).
+        axis: channel axis when group_size is None: 0 (rows) or 1 (columns).
+        signed: code grid; defaults to signed for symmetric and unsigned for affine schemes.
+        scale_dtype: "float32" or "float16" (scales rounded up to float16, so the range never shrinks).
+        dtype: "bfloat16" when ``w`` holds raw bfloat16 bit patterns as uint16.
+
+    Raises:
+        TypeError: for a non-numeric array or a wrongly typed option.
+        ValueError: for a bad shape or option; ``QuantizationError`` (a ValueError) for NaN or Inf.
+
+    >>> q = quantize(np.ones((4, 256), np.float32), bits=4, group_size=128)
+    >>> q.scales.shape
+    (4, 2)
+    """
+    scheme = Scheme.make(bits, group_size, symmetric, per_tensor=per_tensor, axis=axis, signed=signed,
+                         scale_dtype=scale_dtype)
+    shape = np.shape(w)
+    matrix, code, rows, cols = as_matrix(w, dtype, "w")
+    handle = _swquant.quantize(matrix, code, rows, cols, scheme.native())
+    return QuantizedTensor(handle, tuple(shape))
+
+
+def dequantize(q: QuantizedTensor, dtype: Any = np.float32) -> np.ndarray:
+    """``q.dequantize(dtype)``: ``(code - zero_point) * scale`` for every element."""
+    if not isinstance(q, QuantizedTensor):
+        raise TypeError(f"expected a swquant.QuantizedTensor, got {type(q).__name__}")
+    return q.dequantize(dtype)
