@@ -12,7 +12,8 @@ let package = Package(
         .library(name: "SwQuant", targets: ["SwQuant"]),
         // The C ABI of include/swquant.h as libswquant.so.
         .library(name: "swquant", type: .dynamic, targets: ["SwQuantCABI"]),
-        // The command-line tool: `swquant` (demo table by default, `swquant bench`).
+        // The command-line tool (demo table by default, `bench`). SwiftPM cannot give an executable
+        // the name of the library product above, so here it is `swquant-cli`; CMake installs it as `swquant`.
         .executable(name: "swquant-cli", targets: ["swquant-cli"]),
     ],
     targets: [

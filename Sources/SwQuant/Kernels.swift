@@ -7,6 +7,16 @@
 
 typealias _FloatVector = SIMD16<Float>
 
+/// Lane-wise minimum as a compare and blend (one `minps`); the standard library's `pointwiseMin`
+/// follows IEEE `minimum` NaN rules lane by lane and does not vectorize. Inputs here are NaN-free or
+/// NaN-checked separately.
+@inline(__always)
+func _lanewiseMin(_ a: _FloatVector, _ b: _FloatVector) -> _FloatVector { a.replacing(with: b, where: b .< a) }
+
+/// Lane-wise maximum as a compare and blend (one `maxps`); see `_lanewiseMin`.
+@inline(__always)
+func _lanewiseMax(_ a: _FloatVector, _ b: _FloatVector) -> _FloatVector { a.replacing(with: b, where: b .> a) }
+
 /// Minimum, maximum and whether every element is finite, of `x[0..<count]`.
 @inline(__always)
 func _minMax(_ x: UnsafePointer<Float>, _ count: Int) -> (min: Float, max: Float, finite: Bool) {
@@ -16,8 +26,8 @@ func _minMax(_ x: UnsafePointer<Float>, _ count: Int) -> (min: Float, max: Float
     var i = 0
     while i + 16 <= count {
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: _FloatVector.self)
-        low = pointwiseMin(low, v)
-        high = pointwiseMax(high, v)
+        low = _lanewiseMin(low, v)
+        high = _lanewiseMax(high, v)
         poison += v * 0
         i += 16
     }
@@ -49,15 +59,14 @@ func _quantizeSpan(
     into codes: UnsafeMutablePointer<UInt8>
 ) {
     let scale = _FloatVector(repeating: params.scale)
-    let zero = _FloatVector(repeating: Float(params.zeroPoint))
-    let low = _FloatVector(repeating: Float(qmin))
-    let high = _FloatVector(repeating: Float(qmax))
+    let zero = SIMD16<UInt32>(repeating: UInt32(bitPattern: params.zeroPoint))
+    let low = _FloatVector(repeating: Float(qmin - params.zeroPoint))
+    let high = _FloatVector(repeating: Float(qmax - params.zeroPoint))
     var i = 0
     while i + 16 <= count {
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: _FloatVector.self)
-        let q = pointwiseMax(pointwiseMin((v / scale).rounded(.toNearestOrEven) + zero, high), low)
-        let bits = unsafeBitCast(q + _magicInteger, to: SIMD16<UInt32>.self)
-        UnsafeMutableRawPointer(codes + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: bits), as: SIMD16<UInt8>.self)
+        let q = _roundedCode(_lanewiseMax(_lanewiseMin(v / scale, high), low)) &+ zero
+        UnsafeMutableRawPointer(codes + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: q), as: SIMD16<UInt8>.self)
         i += 16
     }
     while i < count {
@@ -79,9 +88,8 @@ func _quantizeSpan(
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: _FloatVector.self)
         let scale = UnsafeRawPointer(scales + i).loadUnaligned(as: _FloatVector.self)
         let zero = UnsafeRawPointer(zeroPoints + i).loadUnaligned(as: _FloatVector.self)
-        let q = pointwiseMax(pointwiseMin((v / scale).rounded(.toNearestOrEven) + zero, high), low)
-        let bits = unsafeBitCast(q + _magicInteger, to: SIMD16<UInt32>.self)
-        UnsafeMutableRawPointer(codes + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: bits), as: SIMD16<UInt8>.self)
+        let q = _roundedCode(_lanewiseMax(_lanewiseMin(v / scale, high - zero), low - zero)) &+ _integerBits(zero)
+        UnsafeMutableRawPointer(codes + i).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: q), as: SIMD16<UInt8>.self)
         i += 16
     }
     while i < count {
@@ -90,11 +98,25 @@ func _quantizeSpan(
     }
 }
 
+/// The scalar form of the span kernels. Clamping `x / scale` to the integer bounds `[low - zero,
+/// high - zero]` before rounding equals rounding before clamping, and keeps the value small.
 @inline(__always)
 func _quantizeScalar(_ x: Float, _ scale: Float, _ zero: Float, _ low: Float, _ high: Float) -> UInt8 {
-    let q = Swift.max(Swift.min((x / scale).rounded(.toNearestOrEven) + zero, high), low)
-    return UInt8(truncatingIfNeeded: Int32(q))
+    let t = Swift.max(Swift.min(x / scale, high - zero), low - zero)
+    return UInt8(truncatingIfNeeded: Int32(t.rounded(.toNearestOrEven) + zero))
 }
+
+/// Rounds values already clamped below 2^22 in magnitude half to even, returning the integers'
+/// two's complement bits: adding 1.5 * 2^23 rounds in the FPU's default mode on every ISA (no
+/// SSE4.1 `roundps` needed) and leaves the integer in the low mantissa bits.
+@inline(__always)
+func _roundedCode(_ t: _FloatVector) -> SIMD16<UInt32> {
+    unsafeBitCast(t + _magicInteger, to: SIMD16<UInt32>.self) &- SIMD16<UInt32>(repeating: _magicInteger.bitPattern)
+}
+
+/// The two's complement bits of integer-valued floats below 2^22 in magnitude.
+@inline(__always)
+func _integerBits(_ v: _FloatVector) -> SIMD16<UInt32> { _roundedCode(v) }
 
 /// The integer values of codes (low `bits` bits of each byte), sign-extended on a signed grid.
 @inline(__always)

@@ -1,0 +1,103 @@
+import SwQuant
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let usage = """
+    usage: swquant [demo | bench | info | quantize-file IN ROWS COLS BITS GROUP SYMMETRIC OUT]
+    """
+
+/// The schemes of the demo table, from the most to the least precise.
+let demoSchemes: [(name: String, scheme: QuantScheme)] = [
+    ("int8 sym per-tensor", QuantScheme(bits: 8, symmetric: true, granularity: .perTensor)),
+    ("int8 sym per-channel", QuantScheme(bits: 8, symmetric: true, granularity: .perChannel(axis: 0))),
+    ("int4 affine per-channel", QuantScheme(bits: 4, symmetric: false, granularity: .perChannel(axis: 0))),
+    ("int4 affine g128 fp16", QuantScheme(bits: 4, symmetric: false, granularity: .perGroup(size: 128), scaleStorage: .float16)),
+    ("int4 sym g32 fp16", QuantScheme(bits: 4, symmetric: true, granularity: .perGroup(size: 32), scaleStorage: .float16)),
+    ("int3 affine g64 fp16", QuantScheme(bits: 3, symmetric: false, granularity: .perGroup(size: 64), scaleStorage: .float16)),
+    ("int2 affine g32 fp16", QuantScheme(bits: 2, symmetric: false, granularity: .perGroup(size: 32), scaleStorage: .float16)),
+]
+
+/// Quantizes built-in LLM-like weights (4096 x 4096, fixed seed) with each demo scheme.
+func runDemo() throws {
+    let weights = DemoWeights(rows: 4096, cols: 4096)
+    let gigabytes = Double(weights.values.count * 4) / 1e9
+    print("swquant demo: \(weights.rows) x \(weights.cols) LLM-like float32 weights (heavy tails, outlier channels), \(ThreadSettings.count) threads")
+    print(pad("scheme", 24) + pad("bits/w", 9) + pad("SQNR dB", 9) + pad("max err", 10) + pad("quant GB/s", 12) + pad("dequant GB/s", 14))
+    try weights.values.withUnsafeBufferPointer { buffer in
+        let view = try TensorView(buffer, rows: weights.rows, cols: weights.cols)
+        for (name, scheme) in demoSchemes {
+            let tensor = try QuantizedTensor(quantizing: view, scheme: scheme)
+            let restored = tensor.dequantize()
+            let metrics = try ErrorMetrics(reference: weights.values, approx: restored)
+            let quantizeSeconds = medianSeconds(repeats: 5) { _ = try? QuantizedTensor(quantizing: view, scheme: scheme) }
+            let dequantizeSeconds = medianSeconds(repeats: 5) { _ = tensor.dequantize() }
+            print(pad(name, 24) + pad(fixed(tensor.bitsPerWeight, 3), 9) + pad(fixed(metrics.sqnrDecibels, 2), 9)
+                  + pad(fixed(metrics.maxAbsoluteError, 5), 10) + pad(fixed(gigabytes / quantizeSeconds, 2), 12)
+                  + pad(fixed(gigabytes / dequantizeSeconds, 2), 14))
+        }
+    }
+    print("GB/s counts float32 input (quantize) or output (dequantize) bytes; medians of 5 runs.")
+}
+
+/// Quantize and dequantize throughput at 1 and 2 threads on a 4096 x 4096 float32 matrix.
+func runBench() throws {
+    let weights = DemoWeights(rows: 4096, cols: 4096)
+    let gigabytes = Double(weights.values.count * 4) / 1e9
+    let schemes = [demoSchemes[3], demoSchemes[1]]
+    print("swquant bench: 4096 x 4096 float32, GB/s of float data, medians of 7 runs")
+    print(pad("scheme", 24) + pad("threads", 9) + pad("quantize", 10) + pad("dequantize", 12))
+    try weights.values.withUnsafeBufferPointer { buffer in
+        let view = try TensorView(buffer, rows: weights.rows, cols: weights.cols)
+        for (name, scheme) in schemes {
+            for threads in [1, 2] {
+                try ThreadSettings.setCount(threads)
+                let tensor = try QuantizedTensor(quantizing: view, scheme: scheme)
+                let quantize = medianSeconds(repeats: 7) { _ = try? QuantizedTensor(quantizing: view, scheme: scheme) }
+                let dequantize = medianSeconds(repeats: 7) { _ = tensor.dequantize() }
+                print(pad(name, 24) + pad(String(threads), 9) + pad(fixed(gigabytes / quantize, 2), 10)
+                      + pad(fixed(gigabytes / dequantize, 2), 12))
+            }
+        }
+    }
+    try ThreadSettings.setCount(0)
+}
+
+/// Quantizes a raw float32 file and writes the packed codes, scales and zero points as raw files.
+func runQuantizeFile(_ args: [String]) throws {
+    guard args.count == 7, let rows = Int(args[1]), let cols = Int(args[2]), let bits = Int(args[3]),
+          let group = Int(args[4]), let symmetric = Int(args[5]) else {
+        throw QuantError(.invalidArgument, "quantize-file IN ROWS COLS BITS GROUP SYMMETRIC OUT\n\(usage)")
+    }
+    let granularity: Granularity = group > 0 ? .perGroup(size: group) : group == 0 ? .perChannel(axis: 0) : .perTensor
+    let values: [Float] = try readRaw(args[0], count: rows * cols)
+    let tensor = try QuantizedTensor(quantizing: values, rows: rows, cols: cols,
+                                     scheme: QuantScheme(bits: bits, symmetric: symmetric != 0, granularity: granularity))
+    try writeRaw(tensor.packed, to: args[6] + ".packed")
+    try writeRaw(tensor.scales, to: args[6] + ".scales")
+    try writeRaw(tensor.zeroPoints, to: args[6] + ".zeros")
+}
+
+func readRaw<T>(_ path: String, count: Int) throws -> [T] {
+    guard let file = fopen(path, "rb") else { throw QuantError(.invalidArgument, "cannot open \(path)") }
+    defer { fclose(file) }
+    let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        initialized = fread(buffer.baseAddress, MemoryLayout<T>.stride, count, file)
+    }
+    guard values.count == count else {
+        throw QuantError(.shape, "\(path) holds \(values.count) values, \(count) expected")
+    }
+    return values
+}
+
+func writeRaw<T>(_ values: [T], to path: String) throws {
+    guard let file = fopen(path, "wb") else { throw QuantError(.invalidArgument, "cannot create \(path)") }
+    let written = values.withUnsafeBufferPointer { fwrite($0.baseAddress, MemoryLayout<T>.stride, $0.count, file) }
+    guard fclose(file) == 0, written == values.count else {
+        remove(path)
+        throw QuantError(.invalidArgument, "cannot write \(path)")
+    }
+}
