@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of swquant: Swift (swift test), C (ctest under ASan+UBSan, exports, C++ header),
+# Python (pip install . then pytest with hypothesis), and the cross-language check.
+# Needs: Swift, a C/C++ compiler, python3 with pip; installs cmake, ninja and the Python test deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== Python build and test dependencies"
+python3 -m pip install --quiet cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis
+
+echo "== Swift tests"
+swift test
+
+echo "== C tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
+cmake -S . -B build-ci -G Ninja -DSWQUANT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build build-ci
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-ci --output-on-failure
+
+echo "== Python tests"
+python3 -m pip install --quiet --force-reinstall --no-deps .
+swift build -c release --product swquant-cli
+SWQUANT_CLI="$(swift build -c release --show-bin-path)/swquant-cli" python3 -m pytest -q Tests/python
+python3 examples/python/quantize_demo.py > /dev/null
