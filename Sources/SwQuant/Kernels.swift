@@ -17,6 +17,16 @@ func _lanewiseMin(_ a: _FloatVector, _ b: _FloatVector) -> _FloatVector { a.repl
 @inline(__always)
 func _lanewiseMax(_ a: _FloatVector, _ b: _FloatVector) -> _FloatVector { a.replacing(with: b, where: b .> a) }
 
+/// The smallest lane, by halving with vector minimums (the standard library's `min()` is a scalar
+/// NaN-aware loop).
+@inline(__always)
+func _horizontalMin(_ v: _FloatVector) -> Float {
+    let eight = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .< v.lowHalf)
+    let four = eight.lowHalf.replacing(with: eight.highHalf, where: eight.highHalf .< eight.lowHalf)
+    let two = four.lowHalf.replacing(with: four.highHalf, where: four.highHalf .< four.lowHalf)
+    return Swift.min(two[0], two[1])
+}
+
 /// Minimum, maximum and whether every element is finite, of `x[0..<count]`.
 @inline(__always)
 func _minMax(_ x: UnsafePointer<Float>, _ count: Int) -> (min: Float, max: Float, finite: Bool) {
@@ -31,8 +41,8 @@ func _minMax(_ x: UnsafePointer<Float>, _ count: Int) -> (min: Float, max: Float
         poison += v * 0
         i += 16
     }
-    var lowest = low.min()
-    var highest = high.max()
+    var lowest = _horizontalMin(low)
+    var highest = -_horizontalMin(-high)
     var poisonSum = poison.sum()
     while i < count {
         let v = x[i]
