@@ -181,7 +181,7 @@ swq_status swq_qtensor_zero_points(const swq_qtensor *tensor, int32_t *out, int6
  *  (8 * nbytes / element count). Either pointer may be NULL. */
 swq_status swq_qtensor_storage(const swq_qtensor *tensor, int64_t *nbytes, double *bits_per_weight);
 
-/** Dequantizes into out[capacity] as `out_dtype` (SWQ_DTYPE_F32 or SWQ_DTYPE_F16), row-major. */
+/** Dequantizes into out[capacity] as `out_dtype` (any swq_dtype: F32, F16 or BF16), row-major. */
 swq_status swq_dequantize(const swq_qtensor *tensor, int32_t out_dtype, void *out, int64_t capacity);
 
 /* ---- Fake quantization and metrics -------------------------------------------------------------- */
