@@ -2,6 +2,7 @@
 
 4096 x 4096 float32 weights; 4-bit affine groups of 128 and 8-bit symmetric per channel; swquant at 1
 and 2 threads; runs interleaved, medians of several repeats, GB/s of float32 data and the ratio to numpy.
+"deq. reused" dequantizes into a preallocated array (no page faults); numpy's row is its usual formula.
 
 Run after `pip install .`:  python benchmarks/bench_quantize.py
 """
@@ -72,14 +73,18 @@ def main(repeats: int = 7) -> None:
     print(f"{'scheme':22s}{'op':>12s}{'numpy':>9s}{'swq 1t':>9s}{'swq 2t':>9s}{'ratio 1t':>10s}{'ratio 2t':>10s}")
     for name, (swq_quantize, np_quantize, np_dequantize) in cases.items():
         q, reference = swq_quantize(), np_quantize()
-        timings = {"quantize": {}, "dequantize": {}}
+        timings = {"quantize": {}, "dequantize": {}, "deq. reused": {}}
+        reused = np.empty(w.shape, np.float32)
         for _ in range(repeats):  # interleave: one sample of each contender per round
             for threads in (1, 2):
                 swquant.set_num_threads(threads)
                 timings["quantize"].setdefault(threads, []).append(median_seconds(swq_quantize, 1))
                 timings["dequantize"].setdefault(threads, []).append(median_seconds(q.dequantize, 1))
+                timings["deq. reused"].setdefault(threads, []).append(median_seconds(lambda: q.dequantize(out=reused), 1))
             timings["quantize"].setdefault("numpy", []).append(median_seconds(np_quantize, 1))
-            timings["dequantize"].setdefault("numpy", []).append(median_seconds(lambda: np_dequantize(*reference), 1))
+            numpy_dequantize = median_seconds(lambda: np_dequantize(*reference), 1)
+            timings["dequantize"].setdefault("numpy", []).append(numpy_dequantize)
+            timings["deq. reused"].setdefault("numpy", []).append(numpy_dequantize)  # numpy allocates temporaries anyway
         swquant.set_num_threads(0)
         for op, samples in timings.items():
             rate = {k: gigabytes / statistics.median(v) for k, v in samples.items()}

@@ -46,7 +46,16 @@ enum _BitPacking {
     @inline(__always)
     private static func unpackNibbles(_ packed: UnsafePointer<UInt8>, count: Int, into codes: UnsafeMutablePointer<UInt8>) {
         let pairs = count / 2
-        for i in 0..<pairs {
+        var i = 0
+        while i + 16 <= pairs {
+            let bytes = UnsafeRawPointer(packed + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            var interleaved = SIMD32<UInt8>()
+            interleaved.evenHalf = bytes & 0x0F
+            interleaved.oddHalf = bytes &>> 4
+            UnsafeMutableRawPointer(codes + 2 * i).storeBytes(of: interleaved, as: SIMD32<UInt8>.self)
+            i += 16
+        }
+        for i in i..<pairs {
             let byte = packed[i]
             codes[2 * i] = byte & 0x0F
             codes[2 * i + 1] = byte &>> 4

@@ -5,11 +5,15 @@ extension QuantizedTensor {
     /// thread count.
     public init(quantizing source: TensorView, scheme: QuantScheme) throws(QuantError) {
         let scheme = try scheme.validated()
-        let params = try _computeQParams(source, scheme)
         let rowStride = _BitPacking.byteCount(count: source.cols, bits: scheme.bits)
         var packed = [UInt8](repeating: 0, count: source.rows * rowStride)
-        packed.withUnsafeMutableBufferPointer { out in
+        let params = try packed.withUnsafeMutableBufferPointer { out throws(QuantError) in
+            if _ParamLayout(scheme, cols: source.cols).isPerRun {
+                return try _quantizeRuns(source, scheme, into: out.baseAddress!)
+            }
+            let params = try _computeQParams(source, scheme)
             _encode(source, scheme, params, into: out.baseAddress!)
+            return params
         }
         self.init(rows: source.rows, cols: source.cols, scheme: scheme, packed: packed,
                   scales: params.map(\.scale), zeroPoints: params.map(\.zeroPoint))
@@ -18,16 +22,51 @@ extension QuantizedTensor {
 
 /// The scheme's parameters for `source`, in `qparamCount` order.
 func _computeQParams(_ source: TensorView, _ scheme: QuantScheme) throws(QuantError) -> [QuantParams] {
-    let ranges: [(min: Float, max: Float)]
+    let range: [(min: Float, max: Float)]
     switch scheme.granularity {
-    case .perTensor: ranges = [try _tensorRange(source)]
-    case .perChannel(axis: 0): ranges = try _groupRanges(source, groupSize: source.cols)
-    case .perChannel: ranges = try _columnRanges(source)
-    case .perGroup(let size): ranges = try _groupRanges(source, groupSize: size)
+    case .perTensor: range = [try _tensorRange(source)]
+    case .perChannel(axis: 1): range = try _columnRanges(source)
+    default: return try _quantizeRuns(source, scheme, into: nil)
     }
     var params = [QuantParams]()
-    params.reserveCapacity(ranges.count)
-    for range in ranges { params.append(try scheme._qparams(min: range.min, max: range.max)) }
+    params.reserveCapacity(range.count)
+    for r in range { params.append(try scheme._qparams(min: r.min, max: r.max)) }
+    return params
+}
+
+/// Per-group and per-row quantization in one pass over the data: for each run of a row, its range,
+/// its parameters, then its codes, while the run is in the L1 cache. With `out` nil, only the
+/// parameters are computed.
+func _quantizeRuns(_ source: TensorView, _ scheme: QuantScheme, into out: UnsafeMutablePointer<UInt8>?) throws(QuantError) -> [QuantParams] {
+    let bits = scheme.bits, qmin = scheme.qmin, qmax = scheme.qmax
+    let rowStride = _BitPacking.byteCount(count: source.cols, bits: bits)
+    let layout = _ParamLayout(scheme, cols: source.cols)
+    let plan = _WorkPlan(rows: source.rows, cols: source.cols, alignment: layout.alignment)
+    var params = [QuantParams](repeating: QuantParams(scale: 1, zeroPoint: 0), count: source.rows * layout.runsPerRow)
+    var failures = [QuantError?](repeating: nil, count: plan.itemCount)
+    params.withUnsafeMutableBufferPointer { params in
+        failures.withUnsafeMutableBufferPointer { failures in
+            plan.forEachItem { row, columns, floats, codes in
+                let x = source.floats(row: row, start: columns.lowerBound, count: columns.count, scratch: floats)
+                do throws(QuantError) {
+                    try layout.forEachRun(row: row, columns: columns) { offset, count, index throws(QuantError) in
+                        let range = _minMax(x + offset, count)
+                        guard range.finite else { throw _nonFiniteError(source) }
+                        let p = try scheme._qparams(min: range.min, max: range.max)
+                        params[index] = p
+                        if out != nil { _quantizeSpan(x + offset, count, p, qmin: qmin, qmax: qmax, into: codes + offset) }
+                    }
+                } catch {
+                    failures[row * plan.segmentsPerRow + columns.lowerBound / plan.segmentLength] = error
+                    return
+                }
+                if let out {
+                    _BitPacking.pack(codes, count: columns.count, bits: bits, into: out + row * rowStride + columns.lowerBound * bits / 8)
+                }
+            }
+        }
+    }
+    if let failure = failures.first(where: { $0 != nil }) { throw failure! }
     return params
 }
 
@@ -78,18 +117,21 @@ struct _ParamLayout {
         runsPerRow = (cols + runLength - 1) / runLength
     }
 
+    /// Whether each row splits into runs with parameters of their own (per group, per row).
+    var isPerRun: Bool { !perTensor && !isPerColumn }
+
     /// Segment alignment that keeps runs whole.
     var alignment: Int { perTensor || isPerColumn ? 1 : runLength }
 
     /// Calls `body(offset, count, paramIndex)` for each run inside `columns` of `row`; offsets are
     /// relative to `columns.lowerBound`.
     @inline(__always)
-    func forEachRun(row: Int, columns: Range<Int>, _ body: (Int, Int, Int) -> Void) {
+    func forEachRun<E: Error>(row: Int, columns: Range<Int>, _ body: (Int, Int, Int) throws(E) -> Void) throws(E) {
         var start = columns.lowerBound
         while start < columns.upperBound {
             let run = start / runLength
             let end = Swift.min((run + 1) * runLength, columns.upperBound)
-            body(start - columns.lowerBound, end - start, perTensor ? 0 : row * runsPerRow + run)
+            try body(start - columns.lowerBound, end - start, perTensor ? 0 : row * runsPerRow + run)
             start = end
         }
     }

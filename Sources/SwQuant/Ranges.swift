@@ -15,34 +15,6 @@ func _tensorRange(_ source: TensorView) throws(QuantError) -> (min: Float, max: 
     return (partials.map(\.min).min()!, partials.map(\.max).max()!)
 }
 
-/// Minimum and maximum of each run of `groupSize` elements along each row, row-major.
-func _groupRanges(_ source: TensorView, groupSize: Int) throws(QuantError) -> [(min: Float, max: Float)] {
-    let groupsPerRow = (source.cols + groupSize - 1) / groupSize
-    let plan = _WorkPlan(rows: source.rows, cols: source.cols, alignment: groupSize)
-    var ranges = [(min: Float, max: Float)](repeating: (0, 0), count: source.rows * groupsPerRow)
-    var finite = [Bool](repeating: true, count: plan.itemCount)
-    ranges.withUnsafeMutableBufferPointer { ranges in
-        finite.withUnsafeMutableBufferPointer { finite in
-            plan.forEachItem { row, columns, floats, _ in
-                let x = source.floats(row: row, start: columns.lowerBound, count: columns.count, scratch: floats)
-                var start = columns.lowerBound
-                var allFinite = true
-                while start < columns.upperBound {
-                    let group = start / groupSize
-                    let end = Swift.min((group + 1) * groupSize, columns.upperBound)
-                    let range = _minMax(x + (start - columns.lowerBound), end - start)
-                    ranges[row * groupsPerRow + group] = (range.min, range.max)
-                    allFinite = allFinite && range.finite
-                    start = end
-                }
-                finite[row * plan.segmentsPerRow + columns.lowerBound / plan.segmentLength] = allFinite
-            }
-        }
-    }
-    guard finite.allSatisfy({ $0 }) else { throw _nonFiniteError(source) }
-    return ranges
-}
-
 /// Minimum and maximum of each column.
 func _columnRanges(_ source: TensorView) throws(QuantError) -> [(min: Float, max: Float)] {
     let cols = source.cols

@@ -219,6 +219,16 @@ def test_bad_options(kwargs, exc, match):
         swquant.quantize(np.ones((2, 8), np.float32), **kwargs)
 
 
+def test_dequantize_into_a_reused_buffer():
+    q = swquant.quantize(llm_like(4, 64), bits=4, group_size=32)
+    out = np.full((4, 64), np.nan, np.float32)
+    assert swquant.dequantize(q, out=out) is out
+    np.testing.assert_array_equal(out, q.dequantize())
+    for bad in (np.empty((4, 63), np.float32), np.empty((4, 64), np.float64), np.empty((64, 4), np.float32).T):
+        with pytest.raises(ValueError, match="out must"):
+            q.dequantize(out=bad)
+
+
 def test_dequantize_rejects_other_objects():
     with pytest.raises(TypeError, match="QuantizedTensor"):
         swquant.dequantize(np.ones(3))

@@ -102,10 +102,19 @@ class QuantizedTensor:
         """8 * nbytes / number of elements: the code width plus the scale and zero-point overhead."""
         return self._bpw
 
-    def dequantize(self, dtype: Any = np.float32) -> np.ndarray:
-        """The tensor in float32 (default) or float16, with the original shape."""
+    def dequantize(self, dtype: Any = np.float32, *, out: np.ndarray | None = None) -> np.ndarray:
+        """The tensor in float32 (default) or float16, with the original shape.
+
+        ``out``, a C-contiguous array of that shape and dtype, receives the values instead of a new
+        array (reusing a buffer saves the page faults of a fresh allocation)."""
         code = output_code(dtype)
-        out = np.empty(self._shape, dtype=np.float32 if code == 0 else np.float16)
+        expected = np.dtype(np.float32 if code == 0 else np.float16)
+        if out is None:
+            out = np.empty(self._shape, dtype=expected)
+        elif not isinstance(out, np.ndarray) or out.dtype != expected or out.shape != self._shape:
+            raise ValueError(f"out must be a {expected} array of shape {self._shape}")
+        elif not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError("out must be C-contiguous and writeable")
         _swquant.dequantize(self._handle, code, out)
         return out
 
@@ -154,8 +163,8 @@ def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: boo
     return QuantizedTensor(handle, tuple(shape))
 
 
-def dequantize(q: QuantizedTensor, dtype: Any = np.float32) -> np.ndarray:
-    """``q.dequantize(dtype)``: ``(code - zero_point) * scale`` for every element."""
+def dequantize(q: QuantizedTensor, dtype: Any = np.float32, *, out: np.ndarray | None = None) -> np.ndarray:
+    """``q.dequantize(dtype, out=out)``: ``(code - zero_point) * scale`` for every element."""
     if not isinstance(q, QuantizedTensor):
         raise TypeError(f"expected a swquant.QuantizedTensor, got {type(q).__name__}")
-    return q.dequantize(dtype)
+    return q.dequantize(dtype, out=out)
