@@ -87,6 +87,15 @@ typedef struct swq_scheme {
     int32_t scale_dtype; /* SWQ_DTYPE_F32 or SWQ_DTYPE_F16: how scales are stored */
 } swq_scheme;
 
+/** How swq_matmul computes y = x W^T. */
+typedef enum swq_matmul_path {
+    SWQ_MATMUL_AUTO = 0,         /* the int8 path where the weights allow it, else weight-only */
+    SWQ_MATMUL_WEIGHT_ONLY = 1,  /* float activations x weights dequantized a few rows at a time in cache */
+    SWQ_MATMUL_DYNAMIC_INT8 = 2, /* activations to int8 per block of 32, integer dot products, float rescale;
+                                    4- and 8-bit weights, per tensor, per row, or groups of multiples of 32 */
+    SWQ_MATMUL_PATH_COUNT
+} swq_matmul_path;
+
 /** Error metrics of an approximation against a reference. */
 typedef struct swq_metrics {
     double mse;           /* mean of (reference - approx)^2 */
@@ -198,6 +207,23 @@ swq_status swq_fake_quantize(const void *data, int32_t dtype, int64_t rows, int6
                              const swq_scheme *scheme, const float *scales,
                              const int32_t *zero_points, int64_t qparam_count,
                              void *out, int32_t out_dtype);
+
+/* ---- Quantized matmul --------------------------------------------------------------------------- */
+
+/**
+ * y = x W^T (+ bias) with W a quantized [n, k] tensor (rows are output channels): x is float32 [m, k]
+ * row-major, bias float32 [n] or NULL, y float32 [m, n] with y_capacity >= m * n. `k` must equal the
+ * tensor's columns. `path` is a swq_matmul_path; SWQ_ERR_INVALID_ARGUMENT when the tensor cannot use it
+ * (per-column weights cannot use any). NaN or Inf in x propagate on the weight-only path and fail with
+ * SWQ_ERR_NON_FINITE on the int8 path. Results do not depend on the thread count.
+ */
+swq_status swq_matmul(const swq_qtensor *weights, const float *x, int64_t m, int64_t k, const float *bias,
+                      float *y, int64_t y_capacity, int32_t path);
+
+/** The CPU's features and the kernel tiers, e.g. "cpu: avx2 fma ...; compiled: scalar simd avx2
+ *  avx512vnni; active: avx512vnni". SWQUANT_ISA=scalar|simd|avx2|avx512vnni caps the active tier.
+ *  Static storage; never NULL. */
+const char *swq_cpu_features(void);
 
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */

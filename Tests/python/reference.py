@@ -80,3 +80,17 @@ def unpack(packed: np.ndarray, count: int, bits: int, signed: bool) -> np.ndarra
     if signed:
         values = np.where(values >= 1 << (bits - 1), values - (1 << bits), values)
     return values.astype(np.int32)
+
+
+def int8_activations(x: np.ndarray) -> np.ndarray:
+    """Activations after the int8 path's rounding: blocks of 32 along each row, scale = max|x| / 127
+    (float32), codes = clip(rint(x / scale), -127, 127), back to float64."""
+    x = np.asarray(x, np.float32)
+    rows, cols = x.shape
+    padded = np.zeros((rows, -(-cols // 32) * 32), np.float32)
+    padded[:, :cols] = x
+    blocks = padded.reshape(rows, -1, 32)
+    amax = np.abs(blocks).max(axis=2, keepdims=True)
+    scale = np.where(amax == 0, np.float32(1), np.maximum(amax / np.float32(127), TINY)).astype(np.float32)
+    codes = np.clip(np.rint(blocks / scale), -127, 127)
+    return (codes.astype(np.float64) * scale.astype(np.float64)).reshape(rows, -1)[:, :cols]

@@ -303,6 +303,49 @@ static PyObject *py_error_metrics(PyObject *self, PyObject *args) {
     return Py_BuildValue("(ddd)", metrics.mse, metrics.sqnr_db, metrics.max_abs_error);
 }
 
+/* matmul(capsule, x, m, bias_or_None, y, path) */
+static PyObject *py_matmul(PyObject *self, PyObject *args) {
+    PyObject *capsule, *x_obj, *bias_obj, *y_obj;
+    long long m;
+    int path;
+    int64_t rows, cols;
+    swq_qtensor *tensor;
+    swq_status status;
+    Py_buffer x, bias, y;
+    int has_bias;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOLOOi", &capsule, &x_obj, &m, &bias_obj, &y_obj, &path)) return NULL;
+    if (!(tensor = tensor_from_capsule(capsule))) return NULL;
+    if (m <= 0) {
+        PyErr_Format(PyExc_ValueError, "x must have at least one row, got %lld", m);
+        return NULL;
+    }
+    swq_qtensor_shape(tensor, &rows, &cols);
+    has_bias = bias_obj != Py_None;
+    if (!get_buffer(x_obj, &x, 4, m * cols, 0, "x")) return NULL;
+    if (has_bias && !get_buffer(bias_obj, &bias, 4, rows, 0, "bias")) goto release_x;
+    if (!get_buffer(y_obj, &y, 4, m * rows, 1, "y")) goto release_bias;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_matmul(tensor, x.buf, m, cols, has_bias ? bias.buf : NULL, y.buf, m * rows, path);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&y);
+    if (has_bias) PyBuffer_Release(&bias);
+    PyBuffer_Release(&x);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_bias:
+    if (has_bias) PyBuffer_Release(&bias);
+release_x:
+    PyBuffer_Release(&x);
+    return NULL;
+}
+
+static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    return PyUnicode_FromString(swq_cpu_features());
+}
+
 static PyMethodDef methods[] = {
     {"abi_version", py_abi_version, METH_NOARGS, "ABI version of the loaded libswquant."},
     {"version", py_version, METH_NOARGS, "Version of the loaded libswquant."},
@@ -319,6 +362,8 @@ static PyMethodDef methods[] = {
     {"fake_quantize", py_fake_quantize, METH_VARARGS,
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
+    {"matmul", py_matmul, METH_VARARGS, "matmul(capsule, x, m, bias_or_None, y, path)"},
+    {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,8 +10,10 @@ package and the Swift API give bit-identical results for the same call.
 True
 """
 
+from ._matmul import QuantizedLinear, matmul
 from ._metrics import ErrorMetrics, error_metrics, max_abs_error, mse, sqnr
 from ._params import compute_qparams, fake_quantize, qparams_from_range
+from . import _swquant
 from ._swquant import ABI_VERSION, QuantizationError
 from ._swquant import get_num_threads as _get_num_threads
 from ._swquant import set_num_threads as _set_num_threads
@@ -19,6 +21,11 @@ from ._swquant import version as _native_version
 from ._tensor import QuantizedTensor, dequantize, quantize
 
 __version__ = _native_version()
+
+
+def cpu_features() -> str:
+    """The CPU's features and the kernel tiers compiled in and in use (SWQUANT_ISA caps the tier)."""
+    return _swquant.cpu_features()
 
 
 def set_num_threads(count: int) -> None:
@@ -33,7 +40,8 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "ABI_VERSION", "ErrorMetrics", "QuantizationError", "QuantizedTensor", "compute_qparams", "dequantize",
+    "ABI_VERSION", "ErrorMetrics", "QuantizationError", "QuantizedLinear", "QuantizedTensor", "compute_qparams",
+    "cpu_features", "dequantize", "matmul",
     "error_metrics", "fake_quantize", "get_num_threads", "max_abs_error", "mse", "qparams_from_range",
     "quantize", "set_num_threads", "sqnr",
 ]

@@ -1,0 +1,84 @@
+"""Quantized matrix multiplication: ``matmul`` and ``QuantizedLinear``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _swquant
+from ._tensor import QuantizedTensor, quantize
+
+PATHS = {"auto": 0, "weight_only": 1, "int8": 2}
+
+
+def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto") -> np.ndarray:
+    """``y = x @ W.T (+ bias)`` with W a 2-D ``QuantizedTensor`` of shape [n, k] (rows are outputs).
+
+    Args:
+        x: float32 array [m, k] (or [k] for one row), C-contiguous; other layouts and dtypes raise.
+        qw: the quantized weights.
+        bias: None or float32 [n].
+        path: "weight_only" (float activations times weights dequantized a few rows at a time),
+            "int8" (activations quantized to int8 per block of 32, integer dot products; 4- and 8-bit
+            weights in groups that are multiples of 32, per row or per tensor) or "auto" (int8 where the
+            weights allow it).
+
+    Returns float32 [m, n] ([n] for a 1-D x). NaN or Inf in x propagate on the weight-only path and raise
+    ``QuantizationError`` on the int8 path.
+    """
+    if not isinstance(qw, QuantizedTensor):
+        raise TypeError(f"qw must be a swquant.QuantizedTensor, got {type(qw).__name__}")
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {sorted(PATHS)}, got {path!r}")
+    if len(qw.shape) != 2:
+        raise ValueError(f"weights must be 2-D [n, k], got shape {qw.shape}")
+    n, k = qw.shape
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy array, got {type(x).__name__}")
+    if x.dtype != np.float32:
+        raise TypeError(f"x must be float32, got {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise ValueError("x must be C-contiguous (use np.ascontiguousarray)")
+    if x.ndim not in (1, 2) or x.shape[-1] != k or x.size == 0:
+        raise ValueError(f"x must have shape [m, {k}] or [{k}], got {x.shape}")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype != np.float32 or bias.shape != (n,) or not bias.flags.c_contiguous:
+            raise ValueError(f"bias must be a contiguous float32 array of shape ({n},)")
+    m = 1 if x.ndim == 1 else x.shape[0]
+    y = np.empty((m, n) if x.ndim == 2 else (n,), np.float32)
+    _swquant.matmul(qw._handle, x, m, bias, y, PATHS[path])
+    return y
+
+
+class QuantizedLinear:
+    """A linear layer ``y = x @ W.T + b`` holding quantized weights, for inference.
+
+    >>> layer = QuantizedLinear(np.ones((8, 64), np.float32), bits=4, group_size=32)
+    >>> layer(np.ones((2, 64), np.float32)).shape
+    (2, 8)
+    """
+
+    def __init__(self, weight: Any, bias: Any = None, *, bits: int = 4, group_size: int | None = 128,
+                 symmetric: bool = False, path: str = "auto", **quantize_options: Any) -> None:
+        self.weight = weight if isinstance(weight, QuantizedTensor) else quantize(
+            weight, bits=bits, group_size=group_size, symmetric=symmetric, **quantize_options)
+        self.bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {sorted(PATHS)}, got {path!r}")
+        self.path = path
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[0]
+
+    def __call__(self, x: Any) -> np.ndarray:
+        return matmul(x, self.weight, self.bias, path=self.path)
+
+    def __repr__(self) -> str:
+        return f"QuantizedLinear({self.in_features} -> {self.out_features}, {self.weight!r}, path={self.path!r})"
