@@ -36,6 +36,13 @@ func _unpackNibbles(_ pointer: UnsafePointer<UInt8>, flip: __m128i) -> __m256i {
     return _mm256_set_m128i(high, low)
 }
 
+/// Block `b`'s 32 activation codes in the order `_unpackNibbles` gives its weights: even, then odd.
+@inline(__always)
+func _interleavedActivations(_ o: _Int8DotOperands, _ b: Int) -> __m256i {
+    let even = o.activations + _evenHalfOffset(b)
+    return _mm256_set_m128i(_load128(even + 32), _load128(even))
+}
+
 /// 16 unaligned bytes as a vector (the header's load intrinsics want typed pointers).
 @inline(__always)
 func _load128<T>(_ pointer: UnsafePointer<T>) -> __m128i { UnsafeRawPointer(pointer).loadUnaligned(as: __m128i.self) }
@@ -53,8 +60,7 @@ enum _AVX2Int8Dot {
         let ones = _mm256_set1_epi16(1)
         return _vectorGroupedSum(o) { b in
             let codes = _unpackNibbles(o.weights + b * 16, flip: flip)
-            let activations = _load256(o.activations + b * 32)
-            return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, activations), ones)
+            return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, _interleavedActivations(o, b)), ones)
         }
     }
 
@@ -74,24 +80,158 @@ enum _AVX2Int8Dot {
 #endif
 
 #if SWQUANT_AVX512VNNI
-/// AVX512-VNNI tier: `vpdpbusd` on 256-bit vectors (u8 x s8, four products summed per int32 lane).
+/// AVX512-VNNI tier: `vpdpbusd` (u8 x s8, four products summed per int32 lane) on 512-bit vectors
+/// covering two blocks at once, each int32 lane scaled by its block's activation scale
+/// (`laneScales`); a block without a partner in its group takes the 256-bit form. Four weight rows go
+/// together, sharing the activation loads and giving four independent accumulation chains.
 enum _VNNIInt8Dot {
-    static func dot4(_ o: _Int8DotOperands) -> Float {
-        let flip = _mm_set1_epi8(o.signed ? 0x08 : 0)
-        return _vectorGroupedSum(o) { b in
-            let codes = _unpackNibbles(o.weights + b * 16, flip: flip)
-            let activations = _load256(o.activations + b * 32)
-            return _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), codes, activations)  // the unmasked form is a C macro
+    static func dot4(_ o: _Int8DotOperands, rows: Int, rowStride: Int, scaleStride: Int) -> SIMD4<Float> {
+        let flip = o.signed ? Int8(0x08) : 0
+        let mask256 = _mm256_set1_epi8(0x0F), flip256 = _mm256_set1_epi8(flip), flip128 = _mm_set1_epi8(flip)
+        if rows == 1 && (o.blocksPerGroup % 2 == 0 || o.blocksPerGroup >= o.blocks) {
+            return SIMD4(_pairedSumOneRow(o, pair: { b in
+                let bytes = _load256(o.weights + b * 16)
+                let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask256), flip256)
+                let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask256), flip256)
+                let codes = unsafeBitCast(SIMD8<Int64>(lowHalf: unsafeBitCast(low, to: SIMD4<Int64>.self),
+                                                       highHalf: unsafeBitCast(high, to: SIMD4<Int64>.self)), to: __m512i.self)
+                return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, _load512(o.activations + (b >> 1) * 64))
+            }, single: { b in
+                _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), _unpackNibbles(o.weights + b * 16, flip: flip128),
+                                          _interleavedActivations(o, b))
+            }), 0, 0, 0)
         }
+        return _pairedGroupedSums(o, rows: rows, scaleStride: scaleStride, pair: { r, b, activations in
+            let bytes = _load256(o.weights + r * rowStride + b * 16)  // blocks b and b + 1
+            let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask256), flip256)
+            let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask256), flip256)
+            let codes = unsafeBitCast(SIMD8<Int64>(lowHalf: unsafeBitCast(low, to: SIMD4<Int64>.self),
+                                                   highHalf: unsafeBitCast(high, to: SIMD4<Int64>.self)), to: __m512i.self)
+            return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, activations)
+        }, pairActivations: { b in _load512(o.activations + (b >> 1) * 64) }, single: { r, b in
+            let codes = _unpackNibbles(o.weights + r * rowStride + b * 16, flip: flip128)
+            return _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), codes, _interleavedActivations(o, b))  // the unmasked form is a C macro
+        })
     }
 
-    static func dot8(_ o: _Int8DotOperands) -> Float {
-        let flip = _mm256_set1_epi8(o.signed ? -128 : 0)
-        return _vectorGroupedSum(o) { b in
-            let codes = _mm256_xor_si256(_load256(o.weights + b * 32), flip)
-            let activations = _load256(o.activations + b * 32)
-            return _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), codes, activations)  // the unmasked form is a C macro
+    static func dot8(_ o: _Int8DotOperands, rows: Int, rowStride: Int, scaleStride: Int) -> SIMD4<Float> {
+        let flip = o.signed ? Int8(-128) : 0
+        let flip512 = _mm512_set1_epi8(flip), flip256 = _mm256_set1_epi8(flip)
+        if rows == 1 && (o.blocksPerGroup % 2 == 0 || o.blocksPerGroup >= o.blocks) {
+            return SIMD4(_pairedSumOneRow(o, pair: { b in
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(_load512(o.weights + b * 32), flip512),
+                                    _load512(o.activations + b * 32))
+            }, single: { b in
+                _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), _mm256_xor_si256(_load256(o.weights + b * 32), flip256),
+                                          _load256(o.activations + b * 32))
+            }), 0, 0, 0)
         }
+        return _pairedGroupedSums(o, rows: rows, scaleStride: scaleStride, pair: { r, b, activations in
+            let codes = _mm512_xor_si512(_load512(o.weights + r * rowStride + b * 32), flip512)
+            return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, activations)
+        }, pairActivations: { b in _load512(o.activations + b * 32) }, single: { r, b in
+            let codes = _mm256_xor_si256(_load256(o.weights + r * rowStride + b * 32), flip256)
+            return _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), codes, _load256(o.activations + b * 32))
+        })
     }
 }
+
+/// `_groupedSum` for up to four weight rows (`rows`; unused rows give 0): pairs of blocks
+/// (`pair(r, b, activations)` for blocks b, b + 1 with b even, 16 lanes) and lone blocks
+/// (`single(r, b)`, 8 lanes), accumulated in float lanes and reduced once per row.
+@inline(__always)
+func _pairedGroupedSums(
+    _ o: _Int8DotOperands, rows: Int, scaleStride: Int, pair: (Int, Int, __m512i) -> __m512i,
+    pairActivations: (Int) -> __m512i, single: (Int, Int) -> __m256i
+) -> SIMD4<Float> {
+    var total = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+    var totalSingle = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    var b = 0
+    var group = 0
+    while b < o.blocks {
+        let end = Swift.min(b + o.blocksPerGroup, o.blocks)
+        var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+        while b + 1 < end && b & 1 == 0 {
+            let scales = UnsafeRawPointer(o.laneScales + (b >> 1) * 16).loadUnaligned(as: __m512.self)
+            let activations = pairActivations(b)
+            sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(0, b, activations)), scales, sum.0)
+            if rows > 1 { sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(1, b, activations)), scales, sum.1) }
+            if rows > 2 { sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(2, b, activations)), scales, sum.2) }
+            if rows > 3 { sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(3, b, activations)), scales, sum.3) }
+            b += 2
+        }
+        var sumSingle = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+        while b < end {
+            let scale = _mm256_set1_ps(o.activationScales[b])
+            sumSingle.0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(single(0, b)), scale, sumSingle.0)
+            if rows > 1 { sumSingle.1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(single(1, b)), scale, sumSingle.1) }
+            if rows > 2 { sumSingle.2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(single(2, b)), scale, sumSingle.2) }
+            if rows > 3 { sumSingle.3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(single(3, b)), scale, sumSingle.3) }
+            b += 1
+        }
+        let g = o.groupScales + group
+        total.0 = _mm512_fmadd_ps(sum.0, _mm512_set1_ps(g[0]), total.0)
+        totalSingle.0 = _mm256_fmadd_ps(sumSingle.0, _mm256_set1_ps(g[0]), totalSingle.0)
+        if rows > 1 {
+            total.1 = _mm512_fmadd_ps(sum.1, _mm512_set1_ps(g[scaleStride]), total.1)
+            totalSingle.1 = _mm256_fmadd_ps(sumSingle.1, _mm256_set1_ps(g[scaleStride]), totalSingle.1)
+        }
+        if rows > 2 {
+            total.2 = _mm512_fmadd_ps(sum.2, _mm512_set1_ps(g[2 * scaleStride]), total.2)
+            totalSingle.2 = _mm256_fmadd_ps(sumSingle.2, _mm256_set1_ps(g[2 * scaleStride]), totalSingle.2)
+        }
+        if rows > 3 {
+            total.3 = _mm512_fmadd_ps(sum.3, _mm512_set1_ps(g[3 * scaleStride]), total.3)
+            totalSingle.3 = _mm256_fmadd_ps(sumSingle.3, _mm256_set1_ps(g[3 * scaleStride]), totalSingle.3)
+        }
+        group += 1
+    }
+    return SIMD4(_reduce(total.0, totalSingle.0), _reduce(total.1, totalSingle.1),
+                 _reduce(total.2, totalSingle.2), _reduce(total.3, totalSingle.3))
+}
+
+/// `_groupedSum` for one weight row whose groups hold an even number of blocks (or the whole row):
+/// each pair's lane scales are multiplied by its group's scale, so the loop carries no per-group
+/// accumulators, and two accumulators alternate to hide the multiply-add latency.
+@inline(__always)
+func _pairedSumOneRow(_ o: _Int8DotOperands, pair: (Int) -> __m512i, single: (Int) -> __m256i) -> Float {
+    var even = _mm512_setzero_ps(), odd = _mm512_setzero_ps()
+    var groupScale = _mm512_set1_ps(o.groupScales[0])
+    var group = 0, left = o.blocksPerGroup
+    var b = 0
+    while b + 1 < o.blocks {
+        let scales = _mm512_mul_ps(UnsafeRawPointer(o.laneScales + (b >> 1) * 16).loadUnaligned(as: __m512.self), groupScale)
+        if b & 2 == 0 {
+            even = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(b)), scales, even)
+        } else {
+            odd = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(b)), scales, odd)
+        }
+        b += 2
+        left -= 2
+        if left == 0 && b < o.blocks {
+            group += 1
+            left = o.blocksPerGroup
+            groupScale = _mm512_set1_ps(o.groupScales[group])
+        }
+    }
+    var lone = _mm256_setzero_ps()
+    if b < o.blocks {  // an odd last block, in the last group
+        lone = _mm256_mul_ps(_mm256_cvtepi32_ps(single(b)), _mm256_set1_ps(o.activationScales[b] * o.groupScales[group]))
+    }
+    return _reduce(_mm512_add_ps(even, odd), lone)
+}
+
+/// The sum of the 16 + 8 lanes of two accumulators.
+@inline(__always)
+func _reduce(_ wide: __m512, _ narrow: __m256) -> Float {
+    let w = unsafeBitCast(wide, to: SIMD16<Float>.self)
+    let eight = w.lowHalf + w.highHalf + unsafeBitCast(narrow, to: SIMD8<Float>.self)
+    let four = eight.lowHalf + eight.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
+}
+
+/// 64 unaligned bytes as a vector.
+@inline(__always)
+func _load512<T>(_ pointer: UnsafePointer<T>) -> __m512i { UnsafeRawPointer(pointer).loadUnaligned(as: __m512i.self) }
 #endif

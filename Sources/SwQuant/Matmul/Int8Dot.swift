@@ -8,8 +8,10 @@
 struct _Int8DotOperands {
     /// Packed weight row: 16 bytes per block at 4 bits, 32 at 8 bits.
     let weights: UnsafePointer<UInt8>
-    /// Activation codes, 32 per block (interleaved even/odd at 4 bits).
+    /// The activation row's codes (see `_Int8Activations.position` for their order).
     let activations: UnsafePointer<Int8>
+    /// Per pair of blocks, the scales of the 16 lanes of a 512-bit product (`_Int8Activations.laneScales`).
+    let laneScales: UnsafePointer<Float>
     /// Activation scale per block.
     let activationScales: UnsafePointer<Float>
     /// Weight scale per group.
@@ -30,8 +32,9 @@ enum _ScalarInt8Dot {
             var sum: Int32 = 0
             for i in 0..<16 {
                 let byte = o.weights[b * 16 + i]
-                sum += Int32((byte & 0x0F) ^ flip) * Int32(o.activations[b * 32 + i])
-                sum += Int32((byte >> 4) ^ flip) * Int32(o.activations[b * 32 + 16 + i])
+                let even = o.activations + _evenHalfOffset(b)
+                sum += Int32((byte & 0x0F) ^ flip) * Int32(even[i])
+                sum += Int32((byte >> 4) ^ flip) * Int32(even[32 + i])
             }
             return sum
         }
@@ -53,8 +56,8 @@ enum _SIMDInt8Dot {
         let flip = SIMD16<UInt8>(repeating: o.signed ? 0x08 : 0)
         return _groupedSum(o) { b in
             let bytes = UnsafeRawPointer(o.weights + b * 16).loadUnaligned(as: SIMD16<UInt8>.self)
-            let even = UnsafeRawPointer(o.activations + b * 32).loadUnaligned(as: SIMD16<Int8>.self)
-            let odd = UnsafeRawPointer(o.activations + b * 32 + 16).loadUnaligned(as: SIMD16<Int8>.self)
+            let even = UnsafeRawPointer(o.activations + _evenHalfOffset(b)).loadUnaligned(as: SIMD16<Int8>.self)
+            let odd = UnsafeRawPointer(o.activations + _evenHalfOffset(b) + 32).loadUnaligned(as: SIMD16<Int8>.self)
             let low = SIMD16<Int16>(truncatingIfNeeded: (bytes & 0x0F) ^ flip)
             let high = SIMD16<Int16>(truncatingIfNeeded: (bytes &>> 4) ^ flip)
             let products = low &* SIMD16<Int16>(truncatingIfNeeded: even) &+ high &* SIMD16<Int16>(truncatingIfNeeded: odd)
@@ -72,6 +75,11 @@ enum _SIMDInt8Dot {
         }
     }
 }
+
+/// Where block `b`'s 16 even-element activation codes start in an interleaved row; its odd ones
+/// follow 32 codes later (see `_Int8Activations.position`).
+@inline(__always)
+func _evenHalfOffset(_ b: Int) -> Int { (b >> 1) * 64 + (b & 1) * 16 }
 
 /// `sum_g groupScales[g] * sum_{b in g} activationScales[b] * blockDot(b)`, in block order.
 @inline(__always)

@@ -7,7 +7,7 @@ extension QuantizedTensor {
         let bits = scheme.bits, (n, k) = (rows, cols)
         let blockLength = _Int8Activations.blockLength
         let activations = try _Int8Activations(x, rows: batch, cols: k, interleaved: bits == 4)
-        let blocks = activations.blocksPerRow, fullBlocks = k / blockLength
+        let blocks = activations.blocksPerRow, stored = activations.storedBlocksPerRow, fullBlocks = k / blockLength
         let layout = _ParamLayout(scheme, cols: k)
         let blocksPerGroup = layout.isPerRun && layout.runLength < k ? layout.runLength / blockLength : blocks
         let groupsPerRow = (blocks + blocksPerGroup - 1) / blocksPerGroup
@@ -18,49 +18,59 @@ extension QuantizedTensor {
                 zeroTerms[m * groupsPerRow + b / blocksPerGroup] += activations.scales[m * blocks + b] * Float(activations.sums[m * blocks + b])
             }
         }
-        let dot: (_Int8DotOperands) -> Float
+        // Each kernel takes the operands of the first of up to four consecutive weight rows.
+        let dot: (_Int8DotOperands, _ rows: Int, _ rowStride: Int, _ scaleStride: Int) -> SIMD4<Float>
         switch (kernel, bits) {
         #if SWQUANT_AVX512VNNI
-        case (.avx512vnni, 4): dot = _VNNIInt8Dot.dot4
-        case (.avx512vnni, _): dot = _VNNIInt8Dot.dot8
+        case (.avx512vnni, 4): dot = { _VNNIInt8Dot.dot4($0, rows: $1, rowStride: $2, scaleStride: $3) }
+        case (.avx512vnni, _): dot = { _VNNIInt8Dot.dot8($0, rows: $1, rowStride: $2, scaleStride: $3) }
         #endif
         #if SWQUANT_AVX2
-        case (.avx2, 4): dot = _AVX2Int8Dot.dot4
-        case (.avx2, _): dot = _AVX2Int8Dot.dot8
+        case (.avx2, 4): dot = { _eachRow($0, $1, $2, $3, _AVX2Int8Dot.dot4) }
+        case (.avx2, _): dot = { _eachRow($0, $1, $2, $3, _AVX2Int8Dot.dot8) }
         #endif
-        case (.scalar, 4): dot = _ScalarInt8Dot.dot4
-        case (.scalar, _): dot = _ScalarInt8Dot.dot8
-        case (_, 4): dot = _SIMDInt8Dot.dot4
-        default: dot = _SIMDInt8Dot.dot8
+        case (.scalar, 4): dot = { _eachRow($0, $1, $2, $3, _ScalarInt8Dot.dot4) }
+        case (.scalar, _): dot = { _eachRow($0, $1, $2, $3, _ScalarInt8Dot.dot8) }
+        case (_, 4): dot = { _eachRow($0, $1, $2, $3, _SIMDInt8Dot.dot4) }
+        default: dot = { _eachRow($0, $1, $2, $3, _SIMDInt8Dot.dot8) }
         }
         let signed = scheme.grid == .signed, qmin = scheme.qmin, perTensor = layout.perTensor
         let bytesPerBlock = blockLength * bits / 8
-        let rowTile = 8
+        let scaleStride = perTensor ? 0 : groupsPerRow
+        let rowTile = batch == 1 ? 1 : 4  // one row streams best from memory; more share activation loads
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in
         zeroPoints.withUnsafeBufferPointer { zeroPoints in
         activations.codes.withUnsafeBufferPointer { codes in
         activations.scales.withUnsafeBufferPointer { blockScales in
+        activations.laneScales.withUnsafeBufferPointer { laneScales in
         zeroTerms.withUnsafeBufferPointer { zeroTerms in
             _parallelForRanges(itemCount: (n + rowTile - 1) / rowTile) { tiles in
-                for row in (tiles.lowerBound * rowTile)..<Swift.min(tiles.upperBound * rowTile, n) {
-                    let params = perTensor ? 0 : row * groupsPerRow
-                    let weights = packed.baseAddress! + row * rowStride
+                for tile in tiles {
+                    let first = tile * rowTile, count = Swift.min(rowTile, n - first)
                     for m in 0..<batch {
+                        let rowCodes = codes.baseAddress! + m * stored * blockLength
                         let operands = _Int8DotOperands(
-                            weights: weights, activations: codes.baseAddress! + m * blocks * blockLength,
-                            activationScales: blockScales.baseAddress! + m * blocks, groupScales: scales.baseAddress! + params,
+                            weights: packed.baseAddress! + first * rowStride, activations: rowCodes,
+                            laneScales: laneScales.baseAddress! + m * stored * 8,
+                            activationScales: blockScales.baseAddress! + m * blocks,
+                            groupScales: scales.baseAddress! + first * scaleStride,
                             blocks: fullBlocks, blocksPerGroup: blocksPerGroup, signed: signed)
-                        var total = dot(operands)
-                        if fullBlocks < blocks {
-                            total += scales[params + fullBlocks / blocksPerGroup] * blockScales[m * blocks + fullBlocks]
-                                * Float(_tailDot(weights + fullBlocks * bytesPerBlock, codes.baseAddress! + (m * blocks + fullBlocks) * blockLength,
-                                                 count: k - fullBlocks * blockLength, bits: bits, signed: signed))
+                        let sums = dot(operands, count, rowStride, scaleStride)
+                        for r in 0..<count {
+                            let row = first + r, params = row * scaleStride
+                            var total = sums[r]
+                            if fullBlocks < blocks {
+                                total += scales[params + fullBlocks / blocksPerGroup] * blockScales[m * blocks + fullBlocks]
+                                    * Float(_tailDot(packed.baseAddress! + row * rowStride + fullBlocks * bytesPerBlock, rowCodes,
+                                                     block: fullBlocks, count: k - fullBlocks * blockLength, bits: bits, signed: signed))
+                            }
+                            total -= perTensor
+                                ? scales[0] * Float(zeroPoints[0] - qmin) * zeroTerms[m]
+                                : _zeroPointTerm(scales.baseAddress! + params, zeroPoints.baseAddress! + params, qmin: qmin,
+                                                 terms: zeroTerms.baseAddress! + m * groupsPerRow, count: groupsPerRow)
+                            y[m * n + row] = total + (bias?[row] ?? 0)
                         }
-                        for g in 0..<groupsPerRow {
-                            total -= scales[params + (perTensor ? 0 : g)] * Float(zeroPoints[params + (perTensor ? 0 : g)] - qmin) * zeroTerms[m * groupsPerRow + g]
-                        }
-                        y[m * n + row] = total + (bias?[row] ?? 0)
                     }
                 }
             }
@@ -70,23 +80,59 @@ extension QuantizedTensor {
         }
         }
         }
+        }
     }
 }
 
-/// Integer dot product of a partial block (`count` < 32 elements) of unsigned weight codes with its
-/// activation codes, reading only the weight bytes that exist.
-func _tailDot(_ weights: UnsafePointer<UInt8>, _ activations: UnsafePointer<Int8>, count: Int, bits: Int, signed: Bool) -> Int32 {
+/// Integer dot product of a partial block `block` (`count` < 32 elements) of unsigned weight codes with
+/// its activation codes (`activations` is the row's start), reading only the weight bytes that exist.
+func _tailDot(_ weights: UnsafePointer<UInt8>, _ activations: UnsafePointer<Int8>, block: Int, count: Int, bits: Int, signed: Bool) -> Int32 {
     var sum: Int32 = 0
     for i in 0..<count {
         let code: UInt8
         if bits == 4 {
             let byte = weights[i / 2]
             code = ((i & 1 == 0 ? byte & 0x0F : byte >> 4)) ^ (signed ? 0x08 : 0)
-            sum += Int32(code) * Int32(activations[(i & 1) * 16 + i / 2])
+            sum += Int32(code) * Int32(activations[_Int8Activations.position(i, block: block, interleaved: true)])
         } else {
             code = weights[i] ^ (signed ? 0x80 : 0)
-            sum += Int32(code) * Int32(activations[i])
+            sum += Int32(code) * Int32(activations[block * 32 + i])
         }
     }
     return sum
+}
+
+/// `sum_g scales[g] * (zeroPoints[g] - qmin) * terms[g]`: the zero-point correction of one output.
+@inline(__always)
+func _zeroPointTerm(_ scales: UnsafePointer<Float>, _ zeroPoints: UnsafePointer<Int32>, qmin: Int32,
+                    terms: UnsafePointer<Float>, count: Int) -> Float {
+    var sum = _FloatVector()
+    var g = 0
+    let shift = SIMD16<Int32>(repeating: qmin)
+    while g + 16 <= count {
+        let zero = _exactFloat(UnsafeRawPointer(zeroPoints + g).loadUnaligned(as: SIMD16<Int32>.self) &- shift)
+        sum += UnsafeRawPointer(scales + g).loadUnaligned(as: _FloatVector.self) * zero
+            * UnsafeRawPointer(terms + g).loadUnaligned(as: _FloatVector.self)
+        g += 16
+    }
+    var total = sum.sum()
+    while g < count {
+        total += scales[g] * Float(zeroPoints[g] - qmin) * terms[g]
+        g += 1
+    }
+    return total
+}
+
+/// Runs a one-row kernel on each of `rows` consecutive weight rows.
+@inline(__always)
+func _eachRow(_ o: _Int8DotOperands, _ rows: Int, _ rowStride: Int, _ scaleStride: Int,
+              _ dot: (_Int8DotOperands) -> Float) -> SIMD4<Float> {
+    var sums = SIMD4<Float>()
+    for r in 0..<rows {
+        sums[r] = dot(_Int8DotOperands(
+            weights: o.weights + r * rowStride, activations: o.activations, laneScales: o.laneScales,
+            activationScales: o.activationScales, groupScales: o.groupScales + r * scaleStride,
+            blocks: o.blocks, blocksPerGroup: o.blocksPerGroup, signed: o.signed))
+    }
+    return sums
 }
