@@ -8,8 +8,14 @@ cd "$(dirname "$0")/.."
 echo "== Python build and test dependencies"
 python3 -m pip install --quiet cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis
 
-echo "== Swift tests"
+echo "== Swift tests (portable build: scalar and SIMD kernel tiers)"
 swift test
+
+if grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null; then
+  echo "== Swift tests (native build: the AVX2 and AVX512-VNNI tiers against the scalar reference)"
+  swift test --scratch-path .build-native -Xswiftc -target-cpu -Xswiftc native \
+    -Xswiftc -DSWQUANT_AVX2 -Xswiftc -DSWQUANT_AVX512VNNI
+fi
 
 echo "== C tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
 cmake -S . -B build-ci -G Ninja -DSWQUANT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Release > /dev/null
@@ -20,4 +26,8 @@ echo "== Python tests"
 python3 -m pip install --quiet --force-reinstall --no-deps .
 swift build -c release --product swquant-cli
 SWQUANT_CLI="$(swift build -c release --show-bin-path)/swquant-cli" python3 -m pytest -q Tests/python
+for isa in scalar simd avx2; do
+  echo "== Python matmul tests with the kernel tier capped at $isa"
+  SWQUANT_ISA=$isa python3 -m pytest -q Tests/python/test_matmul.py
+done
 python3 examples/python/quantize_demo.py > /dev/null

@@ -29,7 +29,7 @@ public func swq_matmul(
 }
 
 /// The text of `swq_cpu_features`, built once and kept for the life of the process.
-private let _cpuFeaturesText: UnsafeMutablePointer<CChar> = {
+nonisolated(unsafe) private let _cpuFeaturesText: UnsafeMutablePointer<CChar> = {
     let text = "cpu: \(CPUFeatures.current); compiled: \(KernelPath.compiled.map(\.description).joined(separator: " ")); active: \(KernelPath.active)"
     return strdup(text)!
 }()

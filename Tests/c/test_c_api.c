@@ -223,6 +223,57 @@ static void test_thread_independence(void) {
     free(x);
 }
 
+/* y = x W^T + b: the weight-only path against a float64 product with the dequantized weights; the
+ * int8 path's statuses; shape, capacity, option, null and NaN errors. */
+static void test_matmul(void) {
+    enum { N = 3, K = 64, M = 2 };
+    float w[N * K], x[M * K], wd[N * K], y[M * N];
+    const float bias[N] = {0.5f, -1.0f, 2.0f};
+    swq_scheme s = scheme(8, 1, SWQ_PER_GROUP, 32);
+    swq_qtensor *t = NULL;
+    int m, n, k, ok = 1;
+    fill(w, N * K, 5);
+    for (k = 0; k < M * K; k++) x[k] = (float)((k * 7) % 13) - 6.0f; /* integers: exact in int8 blocks of 32 */
+    CHECK(swq_quantize(w, SWQ_DTYPE_F32, N, K, &s, &t) == SWQ_OK);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_F32, wd, N * K) == SWQ_OK);
+    CHECK(swq_matmul(t, x, M, K, bias, y, M * N, SWQ_MATMUL_WEIGHT_ONLY) == SWQ_OK);
+    for (m = 0; m < M; m++) {
+        for (n = 0; n < N; n++) {
+            double expected = bias[n], scale = 0;
+            for (k = 0; k < K; k++) {
+                expected += (double)x[m * K + k] * wd[n * K + k];
+                scale += fabs((double)x[m * K + k] * wd[n * K + k]);
+            }
+            ok &= fabs(y[m * N + n] - expected) <= 1e-5 * scale + 1e-6;
+        }
+    }
+    CHECK(ok);
+    CHECK(swq_matmul(t, x, M, K, bias, y, M * N, SWQ_MATMUL_DYNAMIC_INT8) == SWQ_OK);
+    /* int8 activations (blocks of 32, max 6 -> scale 6/127) add at most half a step per element. */
+    ok = 1;
+    for (m = 0; m < M; m++) {
+        for (n = 0; n < N; n++) {
+            double expected = bias[n], bound = 1e-6;
+            for (k = 0; k < K; k++) {
+                expected += (double)x[m * K + k] * wd[n * K + k];
+                bound += 0.5 * (6.0 / 127.0) * fabs((double)wd[n * K + k]) + 1e-5 * fabs((double)x[m * K + k] * wd[n * K + k]);
+            }
+            ok &= fabs(y[m * N + n] - expected) <= bound;
+        }
+    }
+    CHECK(ok);
+    CHECK(swq_matmul(t, x, M, K + 1, bias, y, M * N, SWQ_MATMUL_AUTO) == SWQ_ERR_SHAPE);
+    CHECK(swq_matmul(t, x, M, K, bias, y, M * N - 1, SWQ_MATMUL_AUTO) == SWQ_ERR_BUFFER_TOO_SMALL);
+    CHECK(swq_matmul(t, x, M, K, bias, y, M * N, 9) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_matmul(t, NULL, M, K, bias, y, M * N, SWQ_MATMUL_AUTO) == SWQ_ERR_NULL_POINTER);
+    CHECK(swq_matmul(t, x, 0, K, bias, y, M * N, SWQ_MATMUL_AUTO) == SWQ_ERR_SHAPE);
+    x[5] = NAN;
+    CHECK(swq_matmul(t, x, M, K, NULL, y, M * N, SWQ_MATMUL_DYNAMIC_INT8) == SWQ_ERR_NON_FINITE);
+    CHECK(swq_matmul(t, x, M, K, NULL, y, M * N, SWQ_MATMUL_WEIGHT_ONLY) == SWQ_OK && isnan(y[0]) && !isnan(y[N]));
+    swq_qtensor_free(t);
+    CHECK(strstr(swq_cpu_features(), "active:") != NULL);
+}
+
 static void *read_error(void *result) {
     *(int *)result = strcmp(swq_last_error(), "") == 0;
     return NULL;
@@ -281,6 +332,7 @@ int main(void) {
     test_fake_quantize_matches();
     test_metrics();
     test_thread_independence();
+    test_matmul();
     test_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
