@@ -48,7 +48,7 @@ def timed(fn, index: int) -> float:
     return time.perf_counter() - start
 
 
-def run(k: int, n: int, batches: list[int], threads: list[int], repeats: int) -> None:
+def run(k: int, n: int, batches: list[int], threads: list[int]) -> None:
     rng = np.random.default_rng(0)
     base = (rng.standard_t(df=4, size=(n, k)) * 0.02).astype(np.float32)
     for m in batches:
@@ -71,7 +71,7 @@ def run(k: int, n: int, batches: list[int], threads: list[int], repeats: int) ->
             samples = {name: [] for name in contenders}
             for fn, _ in contenders.values():
                 fn(0)  # warm up
-            for r in range(repeats):  # interleaved rounds
+            for r in range(20 if m <= 8 else 5):  # interleaved rounds; medians
                 for name, (fn, _) in contenders.items():
                     samples[name].append(timed(fn, r))
             if limits:
@@ -95,7 +95,7 @@ def main() -> None:
     print(f"kernels: {swquant.cpu_features()}")
     print(f"{'K':>6} {'N':>6} {'M':>4} {'th':>2}  {'contender':<22}{'us':>10}{'GFLOP/s':>9}{'GB/s':>8}{'vs np':>9}")
     for k, n in shapes:
-        run(k, n, batches, [1, 2], repeats=20)
+        run(k, n, batches, [1, 2])
 
 
 if __name__ == "__main__":

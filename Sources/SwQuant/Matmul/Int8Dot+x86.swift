@@ -136,6 +136,102 @@ enum _VNNIInt8Dot {
     }
 }
 
+extension _VNNIInt8Dot {
+    /// Codes of weight row `r`, blocks b and b + 1, as 64 unsigned bytes in the activations' order.
+    @inline(__always)
+    static func pairCodes(_ o: _Int8DotOperands, bits: Int, row r: Int, rowStride: Int, block b: Int) -> __m512i {
+        if bits == 4 {
+            let mask = _mm256_set1_epi8(0x0F), flip = _mm256_set1_epi8(o.signed ? 0x08 : 0)
+            let bytes = _load256(o.weights + r * rowStride + b * 16)
+            let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask), flip)
+            let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask), flip)
+            return unsafeBitCast(SIMD8<Int64>(lowHalf: unsafeBitCast(low, to: SIMD4<Int64>.self),
+                                              highHalf: unsafeBitCast(high, to: SIMD4<Int64>.self)), to: __m512i.self)
+        }
+        return _mm512_xor_si512(_load512(o.weights + r * rowStride + b * 32), _mm512_set1_epi8(o.signed ? -128 : 0))
+    }
+
+    /// A 4 x 4 tile of a batch: four weight rows (from `o.weights`) times four activation rows (from
+    /// `o.activations` and `o.laneScales`, `activationStride` codes and `laneScaleStride` scales apart),
+    /// for groups of an even number of blocks or whole rows and an even number of full blocks. Each
+    /// unpacked weight pair feeds four products and each activation load four rows. Returns the sums
+    /// by activation row.
+    static func tile(_ o: _Int8DotOperands, bits: Int, rowStride: Int, scaleStride: Int,
+                     activationStride: Int, laneScaleStride: Int) -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+        var rows = (_TileRow(), _TileRow(), _TileRow(), _TileRow())
+        var scale = (_mm512_set1_ps(o.groupScales[0]), _mm512_set1_ps(o.groupScales[scaleStride]),
+                     _mm512_set1_ps(o.groupScales[2 * scaleStride]), _mm512_set1_ps(o.groupScales[3 * scaleStride]))
+        var group = 0, left = o.blocksPerGroup
+        let singleGroup = o.blocksPerGroup >= o.blocks
+        var b = 0
+        while b + 1 < o.blocks {
+            let offset = (b >> 1) * 64  // activation codes per pair, in either layout
+            let a = (_load512(o.activations + offset), _load512(o.activations + activationStride + offset),
+                     _load512(o.activations + 2 * activationStride + offset), _load512(o.activations + 3 * activationStride + offset))
+            let lanes = o.laneScales + (b >> 1) * 16
+            let l = (UnsafeRawPointer(lanes).loadUnaligned(as: __m512.self),
+                     UnsafeRawPointer(lanes + laneScaleStride).loadUnaligned(as: __m512.self),
+                     UnsafeRawPointer(lanes + 2 * laneScaleStride).loadUnaligned(as: __m512.self),
+                     UnsafeRawPointer(lanes + 3 * laneScaleStride).loadUnaligned(as: __m512.self))
+            if singleGroup {  // one scale per row: applied once at the end
+                rows.0.add(pairCodes(o, bits: bits, row: 0, rowStride: rowStride, block: b), a, l)
+                rows.1.add(pairCodes(o, bits: bits, row: 1, rowStride: rowStride, block: b), a, l)
+                rows.2.add(pairCodes(o, bits: bits, row: 2, rowStride: rowStride, block: b), a, l)
+                rows.3.add(pairCodes(o, bits: bits, row: 3, rowStride: rowStride, block: b), a, l)
+            } else {
+                rows.0.add(pairCodes(o, bits: bits, row: 0, rowStride: rowStride, block: b), a, _scaled(l, scale.0))
+                rows.1.add(pairCodes(o, bits: bits, row: 1, rowStride: rowStride, block: b), a, _scaled(l, scale.1))
+                rows.2.add(pairCodes(o, bits: bits, row: 2, rowStride: rowStride, block: b), a, _scaled(l, scale.2))
+                rows.3.add(pairCodes(o, bits: bits, row: 3, rowStride: rowStride, block: b), a, _scaled(l, scale.3))
+            }
+            b += 2
+            left -= 2
+            if left == 0 && b < o.blocks {
+                group += 1
+                left = o.blocksPerGroup
+                scale = (_mm512_set1_ps(o.groupScales[group]), _mm512_set1_ps(o.groupScales[scaleStride + group]),
+                         _mm512_set1_ps(o.groupScales[2 * scaleStride + group]), _mm512_set1_ps(o.groupScales[3 * scaleStride + group]))
+            }
+        }
+        var r = (rows.0.sums, rows.1.sums, rows.2.sums, rows.3.sums)
+        if singleGroup {
+            r.0 *= o.groupScales[0]
+            r.1 *= o.groupScales[scaleStride]
+            r.2 *= o.groupScales[2 * scaleStride]
+            r.3 *= o.groupScales[3 * scaleStride]
+        }
+        return (SIMD4(r.0[0], r.1[0], r.2[0], r.3[0]), SIMD4(r.0[1], r.1[1], r.2[1], r.3[1]),
+                SIMD4(r.0[2], r.1[2], r.2[2], r.3[2]), SIMD4(r.0[3], r.1[3], r.2[3], r.3[3]))
+    }
+}
+
+/// Four lane-scale vectors times one weight group scale.
+@inline(__always)
+func _scaled(_ l: (__m512, __m512, __m512, __m512), _ g: __m512) -> (__m512, __m512, __m512, __m512) {
+    (_mm512_mul_ps(l.0, g), _mm512_mul_ps(l.1, g), _mm512_mul_ps(l.2, g), _mm512_mul_ps(l.3, g))
+}
+
+/// One weight row's four accumulators in a 4 x 4 tile.
+struct _TileRow {
+    var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+
+    /// Adds the products of one pair of weight blocks with four activation rows, each int32 lane
+    /// scaled by `l` (the activation block's scale, times the weight group's when groups vary).
+    @inline(__always)
+    mutating func add(_ codes: __m512i, _ a: (__m512i, __m512i, __m512i, __m512i), _ l: (__m512, __m512, __m512, __m512)) {
+        let zero = _mm512_setzero_si512()
+        sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, codes, a.0)), l.0, sum.0)
+        sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, codes, a.1)), l.1, sum.1)
+        sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, codes, a.2)), l.2, sum.2)
+        sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, codes, a.3)), l.3, sum.3)
+    }
+
+    var sums: SIMD4<Float> {
+        let zero = _mm256_setzero_ps()
+        return SIMD4(_reduce(sum.0, zero), _reduce(sum.1, zero), _reduce(sum.2, zero), _reduce(sum.3, zero))
+    }
+}
+
 /// `_groupedSum` for up to four weight rows (`rows`; unused rows give 0): pairs of blocks
 /// (`pair(r, b, activations)` for blocks b, b + 1 with b even, 16 lanes) and lone blocks
 /// (`single(r, b)`, 8 lanes), accumulated in float lanes and reduced once per row.

@@ -45,31 +45,55 @@ extension QuantizedTensor {
         activations.scales.withUnsafeBufferPointer { blockScales in
         activations.laneScales.withUnsafeBufferPointer { laneScales in
         zeroTerms.withUnsafeBufferPointer { zeroTerms in
+            /// Adds the partial last block, subtracts the zero-point term and adds the bias.
+            func finish(row: Int, m: Int, sum: Float) -> Float {
+                let params = row * scaleStride, rowCodes = codes.baseAddress! + m * stored * blockLength
+                var total = sum
+                if fullBlocks < blocks {
+                    total += scales[params + fullBlocks / blocksPerGroup] * blockScales[m * blocks + fullBlocks]
+                        * Float(_tailDot(packed.baseAddress! + row * rowStride + fullBlocks * bytesPerBlock, rowCodes,
+                                         block: fullBlocks, count: k - fullBlocks * blockLength, bits: bits, signed: signed))
+                }
+                total -= perTensor
+                    ? scales[0] * Float(zeroPoints[0] - qmin) * zeroTerms[m]
+                    : _zeroPointTerm(scales.baseAddress! + params, zeroPoints.baseAddress! + params, qmin: qmin,
+                                     terms: zeroTerms.baseAddress! + m * groupsPerRow, count: groupsPerRow)
+                return total + (bias?[row] ?? 0)
+            }
+            func operands(first: Int, m: Int) -> _Int8DotOperands {
+                _Int8DotOperands(
+                    weights: packed.baseAddress! + first * rowStride, activations: codes.baseAddress! + m * stored * blockLength,
+                    laneScales: laneScales.baseAddress! + m * stored * 8, activationScales: blockScales.baseAddress! + m * blocks,
+                    groupScales: scales.baseAddress! + first * scaleStride,
+                    blocks: fullBlocks, blocksPerGroup: blocksPerGroup, signed: signed)
+            }
+            // Activation rows go in blocks that stay in the L2 cache while every weight tile of this
+            // thread passes over them.
+            let batchBlock = 64
             _parallelForRanges(itemCount: (n + rowTile - 1) / rowTile) { tiles in
-                for tile in tiles {
-                    let first = tile * rowTile, count = Swift.min(rowTile, n - first)
-                    for m in 0..<batch {
-                        let rowCodes = codes.baseAddress! + m * stored * blockLength
-                        let operands = _Int8DotOperands(
-                            weights: packed.baseAddress! + first * rowStride, activations: rowCodes,
-                            laneScales: laneScales.baseAddress! + m * stored * 8,
-                            activationScales: blockScales.baseAddress! + m * blocks,
-                            groupScales: scales.baseAddress! + first * scaleStride,
-                            blocks: fullBlocks, blocksPerGroup: blocksPerGroup, signed: signed)
-                        let sums = dot(operands, count, rowStride, scaleStride)
-                        for r in 0..<count {
-                            let row = first + r, params = row * scaleStride
-                            var total = sums[r]
-                            if fullBlocks < blocks {
-                                total += scales[params + fullBlocks / blocksPerGroup] * blockScales[m * blocks + fullBlocks]
-                                    * Float(_tailDot(packed.baseAddress! + row * rowStride + fullBlocks * bytesPerBlock, rowCodes,
-                                                     block: fullBlocks, count: k - fullBlocks * blockLength, bits: bits, signed: signed))
+                for batchStart in stride(from: 0, to: batch, by: batchBlock) {
+                    let batchEnd = Swift.min(batchStart + batchBlock, batch)
+                    for tile in tiles {
+                        let first = tile * rowTile, count = Swift.min(rowTile, n - first)
+                        var m = batchStart
+                        #if SWQUANT_AVX512VNNI
+                        if kernel == .avx512vnni && count == 4 && fullBlocks % 2 == 0
+                            && (blocksPerGroup % 2 == 0 || blocksPerGroup >= fullBlocks) {
+                            while m + 4 <= batchEnd {
+                                let sums = _VNNIInt8Dot.tile(operands(first: first, m: m), bits: bits, rowStride: rowStride,
+                                                             scaleStride: scaleStride, activationStride: stored * blockLength,
+                                                             laneScaleStride: stored * 8)
+                                for (i, rowSums) in [sums.0, sums.1, sums.2, sums.3].enumerated() {
+                                    for r in 0..<4 { y[(m + i) * n + first + r] = finish(row: first + r, m: m + i, sum: rowSums[r]) }
+                                }
+                                m += 4
                             }
-                            total -= perTensor
-                                ? scales[0] * Float(zeroPoints[0] - qmin) * zeroTerms[m]
-                                : _zeroPointTerm(scales.baseAddress! + params, zeroPoints.baseAddress! + params, qmin: qmin,
-                                                 terms: zeroTerms.baseAddress! + m * groupsPerRow, count: groupsPerRow)
-                            y[m * n + row] = total + (bias?[row] ?? 0)
+                        }
+                        #endif
+                        while m < batchEnd {
+                            let sums = dot(operands(first: first, m: m), count, rowStride, scaleStride)
+                            for r in 0..<count { y[m * n + first + r] = finish(row: first + r, m: m, sum: sums[r]) }
+                            m += 1
                         }
                     }
                 }
