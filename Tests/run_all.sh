@@ -12,8 +12,8 @@ echo "== Swift tests (portable build: scalar and SIMD kernel tiers)"
 swift test
 
 if grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null; then
-  echo "== Swift tests (native build: the AVX2 and AVX512-VNNI tiers against the scalar reference)"
-  swift test --scratch-path .build-native -Xswiftc -target-cpu -Xswiftc native \
+  echo "== Swift tests under AddressSanitizer (native build: AVX2 and AVX512-VNNI tiers against the scalar reference)"
+  swift test --scratch-path .build-asan --sanitize=address -Xswiftc -target-cpu -Xswiftc native \
     -Xswiftc -DSWQUANT_AVX2 -Xswiftc -DSWQUANT_AVX512VNNI
 fi
 

@@ -64,6 +64,39 @@ func runBench() throws {
         }
     }
     try ThreadSettings.setCount(0)
+    try runMatmulBench(weights)
+}
+
+/// Matmul throughput on 4096 x 4096 weights, 4-bit groups of 128: both paths, M = 1 (weights rotated
+/// through at least 512 MB of distinct copies so they stream from memory) and M = 512.
+func runMatmulBench(_ weights: DemoWeights) throws {
+    let (n, k) = (weights.rows, weights.cols)
+    let scheme = demoSchemes[3].scheme
+    var copies = [QuantizedTensor]()
+    var shifted = weights.values
+    while copies.count * n * k / 2 < 512 << 20 {
+        copies.append(try QuantizedTensor(quantizing: shifted, rows: n, cols: k, scheme: scheme))
+        for i in shifted.indices { shifted[i] += 1e-3 }
+    }
+    print("\nswquant bench: matmul y = x W^T, W 4096 x 4096 int4 g128 (\(copies.count) copies rotated for M = 1), medians")
+    print(pad("path", 12) + pad("M", 6) + pad("threads", 9) + pad("us", 10) + pad("GFLOP/s", 10))
+    for batch in [1, 512] {
+        var generator = SplitMix64(seed: 7)
+        let x = (0..<(batch * k)).map { _ in generator.nextGaussian() }
+        for path in [MatmulPath.weightOnly, .dynamicInt8] {
+            for threads in [1, 2] {
+                try ThreadSettings.setCount(threads)
+                var index = 0
+                let seconds = medianSeconds(repeats: batch == 1 ? 31 : 3) {
+                    index += 1
+                    _ = try? copies[batch == 1 ? index % copies.count : 0].matmul(x, batch: batch, path: path)
+                }
+                print(pad(path == .weightOnly ? "weight-only" : "int8", 12) + pad(String(batch), 6) + pad(String(threads), 9)
+                      + pad(fixed(seconds * 1e6, 0), 10) + pad(fixed(2 * Double(batch * n * k) / seconds / 1e9, 1), 10))
+            }
+        }
+    }
+    try ThreadSettings.setCount(0)
 }
 
 /// Quantizes a raw float32 file and writes the packed codes, scales and zero points as raw files.

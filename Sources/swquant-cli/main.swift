@@ -5,7 +5,7 @@
 //   swquant quantize-file IN ROWS COLS BITS GROUP SYMMETRIC OUT
 //                            quantize raw little-endian float32 IN; write OUT.packed, OUT.scales
 //                            (float32) and OUT.zeros (int32); GROUP 0 = per channel, -1 = per tensor
-//   swquant info             version and thread count
+//   swquant info             version, thread count, CPU features and kernel tiers
 import SwQuant
 
 #if canImport(Glibc)
@@ -21,7 +21,10 @@ do {
     case nil, "demo": try runDemo()
     case "bench": try runBench()
     case "quantize-file": try runQuantizeFile(Array(arguments.dropFirst()))
-    case "info": print("swquant 0.1.0, \(ThreadSettings.count) threads (SWQUANT_NUM_THREADS overrides)")
+    case "info":
+        print("swquant 0.1.0, \(ThreadSettings.count) threads (SWQUANT_NUM_THREADS overrides)")
+        print("cpu: \(CPUFeatures.current)")
+        print("kernel tiers compiled: \(KernelPath.compiled.map(\.description).joined(separator: " ")); active: \(KernelPath.active) (SWQUANT_ISA caps it)")
     case "-h", "--help", "help": print(usage)
     case let command?:
         printError("swquant: unknown command '\(command)'\n\(usage)")
