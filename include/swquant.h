@@ -220,6 +220,25 @@ swq_status swq_fake_quantize(const void *data, int32_t dtype, int64_t rows, int6
 swq_status swq_matmul(const swq_qtensor *weights, const float *x, int64_t m, int64_t k, const float *bias,
                       float *y, int64_t y_capacity, int32_t path);
 
+/** What swq_matmul_static_int8 writes. */
+typedef enum swq_static_output {
+    SWQ_OUTPUT_INT32 = 0,   /* out is int32_t[m * n]: the exact sums of (a - a_zero_point) * (w - w_zero_point) */
+    SWQ_OUTPUT_FLOAT32 = 1, /* out is float[m * n]: a_scale * w_scale[n] * sum + bias[n] */
+    SWQ_OUTPUT_UINT8 = 2,   /* out is uint8_t[m * n]: the float result requantized with out_scale, out_zero_point */
+    SWQ_OUTPUT_COUNT
+} swq_static_output;
+
+/**
+ * Static int8 GEMM (the gemmlowp formulation) for activations quantized with calibrated ranges:
+ * a is uint8 [m, k] with a_scale and a_zero_point (0..255); W an 8-bit quantized tensor [n, k], per tensor
+ * or per row. The int32 sums are exact (identical on every kernel tier and thread count); k is at most
+ * 33,024 so they cannot overflow. `output` is a swq_static_output; bias (float [n]) may be NULL;
+ * out_scale and out_zero_point are used by SWQ_OUTPUT_UINT8 only; out_capacity counts elements.
+ */
+swq_status swq_matmul_static_int8(const swq_qtensor *weights, const uint8_t *a, int64_t m, int64_t k,
+                                  float a_scale, int32_t a_zero_point, const float *bias, int32_t output,
+                                  float out_scale, int32_t out_zero_point, void *out, int64_t out_capacity);
+
 /** The CPU's features and the kernel tiers, e.g. "cpu: avx2 fma ...; compiled: scalar simd avx2
  *  avx512vnni; active: avx512vnni". SWQUANT_ISA=scalar|simd|avx2|avx512vnni caps the active tier.
  *  Static storage; never NULL. */

@@ -28,6 +28,35 @@ public func swq_matmul(
     }
 }
 
+@c @implementation
+public func swq_matmul_static_int8(
+    _ weights: OpaquePointer?, _ a: UnsafePointer<UInt8>?, _ m: Int64, _ k: Int64, _ aScale: Float, _ aZeroPoint: Int32,
+    _ bias: UnsafePointer<Float>?, _ output: Int32, _ outScale: Float, _ outZeroPoint: Int32,
+    _ out: UnsafeMutableRawPointer?, _ outCapacity: Int64
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let tensor = try _QTensorBox.borrow(weights)
+        let (a, out) = (try _required(a, "a"), try _required(out, "out"))
+        let shape = try _shape(m, k)
+        guard shape.cols == tensor.cols else {
+            throw QuantError(.shape, "a has \(k) columns, the weights have \(tensor.cols)")
+        }
+        let (needed, overflow) = shape.rows.multipliedReportingOverflow(by: tensor.rows)
+        guard !overflow, outCapacity >= needed else {
+            throw QuantError(.bufferTooSmall, "out holds \(outCapacity) values, [\(m), \(tensor.rows)] needs \(needed)")
+        }
+        let kind: StaticInt8Output
+        switch UInt32(bitPattern: output) {
+        case SWQ_OUTPUT_INT32.rawValue: kind = .int32(out.assumingMemoryBound(to: Int32.self))
+        case SWQ_OUTPUT_FLOAT32.rawValue: kind = .float(out.assumingMemoryBound(to: Float.self), bias: bias)
+        case SWQ_OUTPUT_UINT8.rawValue:
+            kind = .uint8(out.assumingMemoryBound(to: UInt8.self), bias: bias, outputScale: outScale, outputZeroPoint: outZeroPoint)
+        default: throw QuantError(.invalidArgument, "output must be a swq_static_output value, got \(output)")
+        }
+        try tensor.staticInt8Matmul(a, batch: shape.rows, aScale: aScale, aZeroPoint: aZeroPoint, output: kind)
+    }
+}
+
 /// The text of `swq_cpu_features`, built once and kept for the life of the process.
 nonisolated(unsafe) private let _cpuFeaturesText: UnsafeMutablePointer<CChar> = {
     let text = "cpu: \(CPUFeatures.current); compiled: \(KernelPath.compiled.map(\.description).joined(separator: " ")); active: \(KernelPath.active)"

@@ -153,3 +153,57 @@ def test_quantized_linear():
 def test_cpu_features_reports_the_active_tier():
     text = swquant.cpu_features()
     assert "compiled:" in text and "active:" in text
+
+
+# ---- static int8 GEMM (gemmlowp) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("scheme", [
+    pytest.param(dict(bits=8, group_size=None, symmetric=True), id="signed-per-row"),
+    pytest.param(dict(bits=8, group_size=None, symmetric=False), id="unsigned-affine-per-row"),
+    pytest.param(dict(bits=8, per_tensor=True, symmetric=False, signed=True), id="signed-affine-per-tensor"),
+])
+@pytest.mark.parametrize("n,k", [(33, 32), (17, 100), (7, 4096)])
+def test_static_int8_sums_are_exact(scheme, n, k):
+    w, _ = data(n, k, 1)
+    q = swquant.quantize(w, **scheme)
+    codes = np.stack([ref.unpack(row, k, 8, q.signed) for row in q.packed]).astype(np.int64)
+    w_zero = np.broadcast_to(q.zero_points.reshape(-1, 1) if q.zero_points.ndim else q.zero_points, (n, 1))
+    rng = np.random.default_rng(k)
+    for m in (1, 3, 16, 33):
+        a = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+        a_zero = int(rng.integers(0, 256))
+        expected = (a.astype(np.int64) - a_zero) @ (codes - w_zero).T
+        acc = swquant.matmul_static_int8(a, 0.05, a_zero, q, output="int32")
+        np.testing.assert_array_equal(acc, expected)
+        w_scale = np.broadcast_to(q.scales, (n,)).astype(np.float32)
+        y = swquant.matmul_static_int8(a, 0.05, a_zero, q)
+        np.testing.assert_allclose(y, (np.float32(0.05) * w_scale * acc.astype(np.float32)), rtol=1e-6, atol=1e-30)
+        out = swquant.matmul_static_int8(a, 0.05, a_zero, q, output="uint8", out_scale=0.5, out_zero_point=128)
+        np.testing.assert_array_equal(out, np.clip(np.rint(y / np.float32(0.5)) + 128, 0, 255).astype(np.uint8))
+
+
+def test_static_int8_approximates_the_float_product():
+    w, x = data(64, 256, 8)
+    q = swquant.quantize(w, bits=8, group_size=None, symmetric=True)
+    lo, hi = float(x.min()), float(x.max())
+    a_scale, a_zero = swquant.qparams_from_range(lo, hi, bits=8, symmetric=False)
+    a = np.clip(np.rint(x / np.float32(a_scale)) + a_zero, 0, 255).astype(np.uint8)
+    bias = np.linspace(-1, 1, 64).astype(np.float32)
+    y = swquant.matmul_static_int8(a, a_scale, a_zero, q, bias)
+    a_values = (a.astype(np.float64) - a_zero) * a_scale
+    check(y, a_values, q.dequantize().astype(np.float64), bias)
+
+
+def test_static_int8_bad_input():
+    q8 = swquant.quantize(np.ones((4, 8), np.float32), bits=8, group_size=None)
+    a = np.zeros((2, 8), np.uint8)
+    with pytest.raises(swquant.QuantizationError, match="8-bit weights"):
+        swquant.matmul_static_int8(a, 1.0, 0, swquant.quantize(np.ones((4, 8), np.float32), bits=4))
+    with pytest.raises(swquant.QuantizationError, match="zero point"):
+        swquant.matmul_static_int8(a, 1.0, 300, q8)
+    with pytest.raises(swquant.QuantizationError, match="scale"):
+        swquant.matmul_static_int8(a, 0.0, 0, q8)
+    with pytest.raises(TypeError, match="uint8"):
+        swquant.matmul_static_int8(a.astype(np.int8), 1.0, 0, q8)
+    with pytest.raises(ValueError, match="output"):
+        swquant.matmul_static_int8(a, 1.0, 0, q8, output="int8")

@@ -340,6 +340,47 @@ release_x:
     return NULL;
 }
 
+/* matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias_or_None, output, out_scale, out_zero_point, out) */
+static PyObject *py_matmul_static_int8(PyObject *self, PyObject *args) {
+    PyObject *capsule, *a_obj, *bias_obj, *out_obj;
+    long long m;
+    float a_scale, out_scale;
+    int a_zero, output, out_zero;
+    int64_t rows, cols;
+    swq_qtensor *tensor;
+    swq_status status;
+    Py_buffer a, bias, out;
+    int has_bias;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOLfiOifiO", &capsule, &a_obj, &m, &a_scale, &a_zero, &bias_obj, &output, &out_scale,
+                          &out_zero, &out_obj))
+        return NULL;
+    if (!(tensor = tensor_from_capsule(capsule))) return NULL;
+    if (m <= 0) {
+        PyErr_Format(PyExc_ValueError, "a must have at least one row, got %lld", m);
+        return NULL;
+    }
+    swq_qtensor_shape(tensor, &rows, &cols);
+    has_bias = bias_obj != Py_None;
+    if (!get_buffer(a_obj, &a, 1, m * cols, 0, "a")) return NULL;
+    if (has_bias && !get_buffer(bias_obj, &bias, 4, rows, 0, "bias")) goto release_a;
+    if (!get_buffer(out_obj, &out, output == SWQ_OUTPUT_UINT8 ? 1 : 4, m * rows, 1, "out")) goto release_bias;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_matmul_static_int8(tensor, a.buf, m, cols, a_scale, a_zero, has_bias ? bias.buf : NULL, output,
+                                    out_scale, out_zero, out.buf, m * rows);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    if (has_bias) PyBuffer_Release(&bias);
+    PyBuffer_Release(&a);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_bias:
+    if (has_bias) PyBuffer_Release(&bias);
+release_a:
+    PyBuffer_Release(&a);
+    return NULL;
+}
+
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -363,6 +404,8 @@ static PyMethodDef methods[] = {
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
     {"matmul", py_matmul, METH_VARARGS, "matmul(capsule, x, m, bias_or_None, y, path)"},
+    {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
+     "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},
     {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
     {NULL, NULL, 0, NULL},
 };

@@ -52,6 +52,43 @@ def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto")
     return y
 
 
+OUTPUTS = {"int32": (0, np.int32), "float32": (1, np.float32), "uint8": (2, np.uint8)}
+
+
+def matmul_static_int8(a: Any, a_scale: float, a_zero_point: int, qw: QuantizedTensor, bias: Any = None, *,
+                       output: str = "float32", out_scale: float = 1.0, out_zero_point: int = 0) -> np.ndarray:
+    """Static int8 GEMM (gemmlowp): ``acc = (a - a_zero_point) @ (W_codes - w_zero_point).T`` in exact int32.
+
+    Args:
+        a: uint8 [m, k] activation codes quantized with a calibrated ``a_scale`` and ``a_zero_point``.
+        qw: 8-bit weights [n, k], per tensor or per row (``group_size=None``).
+        bias: None or float32 [n], added to the float result.
+        output: "int32" (the sums), "float32" (``a_scale * w_scale[n] * acc + bias``) or "uint8" (the float
+            result requantized with ``out_scale`` and ``out_zero_point``, round half to even, clamped).
+    """
+    if not isinstance(qw, QuantizedTensor):
+        raise TypeError(f"qw must be a swquant.QuantizedTensor, got {type(qw).__name__}")
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
+    if len(qw.shape) != 2:
+        raise ValueError(f"weights must be 2-D [n, k], got shape {qw.shape}")
+    n, k = qw.shape
+    if not isinstance(a, np.ndarray) or a.dtype != np.uint8:
+        raise TypeError(f"a must be a uint8 numpy array, got {getattr(a, 'dtype', type(a).__name__)}")
+    if a.ndim != 2 or a.shape[1] != k or a.shape[0] == 0:
+        raise ValueError(f"a must have shape [m, {k}], got {a.shape}")
+    a = np.ascontiguousarray(a)
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype != np.float32 or bias.shape != (n,) or not bias.flags.c_contiguous:
+            raise ValueError(f"bias must be a contiguous float32 array of shape ({n},)")
+    code, dtype = OUTPUTS[output]
+    out = np.empty((a.shape[0], n), dtype)
+    _swquant.matmul_static_int8(qw._handle, a, a.shape[0], float(a_scale), int(a_zero_point), bias, code,
+                                float(out_scale), int(out_zero_point), out)
+    return out
+
+
 class QuantizedLinear:
     """A linear layer ``y = x @ W.T + b`` holding quantized weights, for inference.
 
