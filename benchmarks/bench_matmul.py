@@ -1,7 +1,8 @@
 """Quantized matmul against numpy float32 (OpenBLAS), interleaved in one run.
 
-y = x @ W.T for (K, N) weight shapes and batch sizes M; swquant's weight-only and int8 paths at 4-bit
-groups of 128 (affine) and 8-bit per channel (symmetric), with 1 and 2 threads. For M = 1 every
+y = x @ W.T for (K, N) weight shapes and batch sizes M; swquant's weight-only and dynamic int8 paths at
+4-bit groups of 128 (affine) and 8-bit per channel (symmetric), and the static int8 GEMM on the 8-bit
+weights (activations already uint8), with 1 and 2 threads. For M = 1 every
 contender rotates through distinct copies of its weights totalling at least 512 MB, so that weights
 stream from memory as when decoding a model larger than the 260 MB last-level cache. Prints median
 microseconds, GFLOP/s, weight GB/s (M = 1) and the ratio to numpy; numpy's M = 1 weight GB/s is the
@@ -64,6 +65,13 @@ def run(k: int, n: int, batches: list[int], threads: list[int]) -> None:
             for path in ("weight_only", "int8"):
                 contenders[f"{name} {path}"] = ((lambda i, qs=qs, path=path: swquant.matmul(x, qs[i % len(qs)], path=path)),
                                                 qs[0].nbytes)
+        # Static int8: activations already uint8 with calibrated parameters (the previous layer's
+        # requantized output), against the same 8-bit per-channel weights.
+        a_scale, a_zero = swquant.qparams_from_range(float(x.min()), float(x.max()), bits=8, symmetric=False)
+        a_codes = np.clip(np.rint(x / np.float32(a_scale)) + a_zero, 0, 255).astype(np.uint8)
+        q8 = quantized["q8 chan"]
+        contenders["q8 chan static-int8"] = ((lambda i: swquant.matmul_static_int8(a_codes, a_scale, a_zero, q8[i % len(q8)])),
+                                             q8[0].nbytes)
         flops = 2.0 * m * k * n
         for t in threads:
             swquant.set_num_threads(t)

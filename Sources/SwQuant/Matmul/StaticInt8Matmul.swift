@@ -46,25 +46,26 @@ extension QuantizedTensor {
         // Signed codes w' = w - 128 for an unsigned grid (flip the top bit), with the zero point moved alike.
         let shift: Int32 = scheme.grid == .unsigned ? 128 : 0
         let flip: UInt8 = scheme.grid == .unsigned ? 0x80 : 0
-        // Row sums of the signed weight codes and of the activations, through the same dot kernel.
+        // Row sums of the activations, and (per tile, while its rows are in cache) of the signed weight
+        // codes, through the same dot kernel.
         let kernel = KernelPath.active
         let ones = [UInt8](repeating: 1, count: k)
-        var weightSums = [Int32](repeating: 0, count: n)
         var activationSums = [Int32](repeating: 0, count: batch)
         ones.withUnsafeBufferPointer { ones in
-            packed.withUnsafeBufferPointer { packed in
-                for row in 0..<n { weightSums[row] = _u8s8Dot(ones.baseAddress!, packed.baseAddress! + row * k, k, flip: flip, kernel: kernel) }
-            }
             for m in 0..<batch { activationSums[m] = _u8s8Dot(a + m * k, ones.baseAddress!, k, flip: 0, kernel: kernel) }
         }
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in
         zeroPoints.withUnsafeBufferPointer { zeroPoints in
-        weightSums.withUnsafeBufferPointer { weightSums in
+        ones.withUnsafeBufferPointer { ones in
         activationSums.withUnsafeBufferPointer { activationSums in
             _parallelForRanges(itemCount: (n + 3) / 4) { tiles in
                 for tile in tiles {
                     let first = tile * 4, count = Swift.min(4, n - first)
+                    var weightSums = SIMD4<Int32>()
+                    for r in 0..<count {
+                        weightSums[r] = _u8s8Dot(ones.baseAddress!, packed.baseAddress! + (first + r) * k, k, flip: flip, kernel: kernel)
+                    }
                     var m = 0
                     var tileDots = [Int32](repeating: 0, count: 16)
                     while m < batch {
@@ -84,7 +85,7 @@ extension QuantizedTensor {
                             let dot = tileDots[4 * i + r]
                             let zw = zeroPoints[perTensor ? 0 : row] - shift
                             // sum (a - za)(w' - zw) = sum a w' - za sum w' - zw sum a + k za zw
-                            let acc = dot &- aZeroPoint &* weightSums[row] &- zw &* activationSums[m + i] &+ Int32(k) &* aZeroPoint &* zw
+                            let acc = dot &- aZeroPoint &* weightSums[r] &- zw &* activationSums[m + i] &+ Int32(k) &* aZeroPoint &* zw
                             let index = (m + i) * n + row
                             switch output {
                             case .int32(let out):
