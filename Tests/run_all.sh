@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of swquant: Swift (swift test), C (ctest under ASan+UBSan, exports, C++ header),
 # Python (pip install . then pytest with hypothesis), and the cross-language check.
-# Needs: Swift, a C/C++ compiler, python3 with pip; installs cmake, ninja and the Python test deps.
+# Needs: Swift, a C/C++ compiler, python3 with pip; installs cmake, ninja and the Python test deps
+# (onnxruntime is the peer the calibration tests compare against).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== Python build and test dependencies"
-python3 -m pip install --quiet cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis
+python3 -m pip install --quiet cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis onnx onnxruntime
 
 echo "== Swift tests (portable build: scalar and SIMD kernel tiers)"
 swift test

@@ -244,6 +244,58 @@ swq_status swq_matmul_static_int8(const swq_qtensor *weights, const uint8_t *a, 
  *  Static storage; never NULL. */
 const char *swq_cpu_features(void);
 
+/* ---- Calibration observers ---------------------------------------------------------------------- */
+
+/** How an observer chooses its range. */
+typedef enum swq_observer_method {
+    SWQ_OBSERVER_MINMAX = 0,         /* smallest and largest values seen */
+    SWQ_OBSERVER_MOVING_AVERAGE = 1, /* moving averages of batch minima and maxima; parameter: momentum (0.01) */
+    SWQ_OBSERVER_PERCENTILE = 2,     /* range holding `parameter` percent of the values (99.999) */
+    SWQ_OBSERVER_MSE = 3,            /* symmetric threshold of least expected squared error */
+    SWQ_OBSERVER_ENTROPY = 4,        /* TensorRT KL-divergence threshold; parameter: quantized bins (128) */
+    SWQ_OBSERVER_METHOD_COUNT
+} swq_observer_method;
+
+/** A calibration observer: statistics of the batches it saw, never the batches. Opaque; free with
+ *  swq_observer_free. Not safe for concurrent calls on the same observer. */
+typedef struct swq_observer swq_observer;
+
+/**
+ * A new observer. `parameter` is the method's option (0 for its default, see swq_observer_method);
+ * `axis` is -1 (per tensor), 0 (per row) or 1 (per column; channel observers support MINMAX and
+ * MOVING_AVERAGE); `bins` is the initial histogram size (0 for 2048; a multiple of 4).
+ */
+swq_status swq_observer_new(int32_t method, double parameter, int32_t bits, int32_t symmetric, int32_t axis,
+                            int32_t bins, swq_observer **out);
+
+/** Releases an observer. NULL is allowed and ignored. */
+void swq_observer_free(swq_observer *observer);
+
+/** Adds a batch ([rows, cols] of `dtype`). SWQ_ERR_NON_FINITE for NaN/Inf (the observer is unchanged). */
+swq_status swq_observer_observe(swq_observer *observer, const void *data, int32_t dtype, int64_t rows, int64_t cols);
+
+/** Adds another observer's statistics (same configuration) to `into`: exactly as if `into` had seen
+ *  the other's batches too. Moving averages cannot be merged (SWQ_ERR_INVALID_ARGUMENT). */
+swq_status swq_observer_merge(swq_observer *into, const swq_observer *other);
+
+/** Number of channels (ranges) the observer reports: 1 per tensor; 0 before any batch. */
+swq_status swq_observer_channels(const swq_observer *observer, int64_t *count);
+
+/** The chosen range per channel into low[capacity] and high[capacity]. */
+swq_status swq_observer_range(const swq_observer *observer, float *low, float *high, int64_t capacity);
+
+/** Scale and zero point per channel for the observer's bits and symmetry; `grid` is a swq_grid or -1
+ *  (signed for symmetric, unsigned for affine). */
+swq_status swq_observer_qparams(const swq_observer *observer, int32_t grid, float *scales, int32_t *zero_points,
+                                int64_t capacity);
+
+/** The observer's state as bytes: *size receives the size; with out NULL only the size is reported,
+ *  else out[capacity] receives the bytes. */
+swq_status swq_observer_serialize(const swq_observer *observer, uint8_t *out, int64_t capacity, int64_t *size);
+
+/** An observer restored from swq_observer_serialize bytes. */
+swq_status swq_observer_deserialize(const uint8_t *bytes, int64_t size, swq_observer **out);
+
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */
 swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,

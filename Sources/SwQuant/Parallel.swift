@@ -37,13 +37,20 @@ public enum ThreadSettings {
 
 /// Runs `body` over `0..<itemCount` split into one contiguous range per thread.
 ///
-/// Work items must write disjoint outputs. Ranges are empty-free; with one thread or one item the
+/// Work items must write disjoint outputs. Ranges are never empty; with one thread or one item the
 /// body runs on the calling thread.
 @inline(__always)
 func _parallelForRanges(itemCount: Int, _ body: (Range<Int>) -> Void) {
-    let threads = min(ThreadSettings.count, itemCount)
+    _parallelForThreads(itemCount: itemCount) { _, range in body(range) }
+}
+
+/// `_parallelForRanges` that also passes the index of the range, from 0 to `_threadCount(itemCount:) - 1`,
+/// for per-thread partial results.
+@inline(__always)
+func _parallelForThreads(itemCount: Int, _ body: (_ thread: Int, _ range: Range<Int>) -> Void) {
+    let threads = _threadCount(itemCount: itemCount)
     if threads <= 1 {
-        if itemCount > 0 { body(0..<itemCount) }
+        if itemCount > 0 { body(0, 0..<itemCount) }
         return
     }
     withoutActuallyEscaping(body) { body in
@@ -51,10 +58,14 @@ func _parallelForRanges(itemCount: Int, _ body: (Range<Int>) -> Void) {
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             let start = itemCount * thread / threads
             let end = itemCount * (thread + 1) / threads
-            if start < end { shared.value(start..<end) }
+            if start < end { shared.value(thread, start..<end) }
         }
     }
 }
+
+/// The number of ranges `_parallelForThreads` splits `itemCount` items into.
+@inline(__always)
+func _threadCount(itemCount: Int) -> Int { Swift.max(1, Swift.min(ThreadSettings.count, itemCount)) }
 
 /// Carries a value into a `@Sendable` closure when the caller guarantees race freedom (disjoint
 /// writes, as in `_parallelForRanges`).

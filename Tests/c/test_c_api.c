@@ -274,6 +274,69 @@ static void test_matmul(void) {
     CHECK(strstr(swq_cpu_features(), "active:") != NULL);
 }
 
+/* Observers: min-max exact, serialization round trip, merge of halves equals the whole, errors. */
+static void test_observer(void) {
+    enum { N = 4096 };
+    float *x = malloc(sizeof(float) * N), low = 0, high = 0, low2 = 0, high2 = 0, scale = 0;
+    swq_observer *whole = NULL, *first = NULL, *second = NULL, *restored = NULL, *minmax = NULL;
+    uint8_t *bytes = NULL, *bytes2 = NULL;
+    int64_t size = 0, size2 = 0, channels = 0;
+    int32_t zero = -1;
+    int i;
+    fill(x, N, 13);
+    CHECK(swq_observer_new(SWQ_OBSERVER_MINMAX, 0, 8, 1, -1, 0, &minmax) == SWQ_OK);
+    CHECK(swq_observer_channels(minmax, &channels) == SWQ_OK && channels == 0);
+    CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_ERR_SHAPE);
+    CHECK(swq_observer_observe(minmax, x, SWQ_DTYPE_F32, 1, N) == SWQ_OK);
+    CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_OK);
+    {
+        float lo = x[0], hi = x[0];
+        for (i = 1; i < N; i++) {
+            if (x[i] < lo) lo = x[i];
+            if (x[i] > hi) hi = x[i];
+        }
+        CHECK(low == lo && high == hi);
+    }
+    CHECK(swq_observer_qparams(minmax, -1, &scale, &zero, 1) == SWQ_OK && zero == 0 && scale > 0);
+
+    CHECK(swq_observer_new(SWQ_OBSERVER_PERCENTILE, 99.9, 8, 1, -1, 0, &whole) == SWQ_OK);
+    CHECK(swq_observer_new(SWQ_OBSERVER_PERCENTILE, 99.9, 8, 1, -1, 0, &first) == SWQ_OK);
+    CHECK(swq_observer_new(SWQ_OBSERVER_PERCENTILE, 99.9, 8, 1, -1, 0, &second) == SWQ_OK);
+    CHECK(swq_observer_observe(whole, x, SWQ_DTYPE_F32, 1, N) == SWQ_OK);
+    CHECK(swq_observer_observe(first, x, SWQ_DTYPE_F32, 1, N / 2) == SWQ_OK);
+    CHECK(swq_observer_observe(second, x + N / 2, SWQ_DTYPE_F32, 1, N / 2) == SWQ_OK);
+    CHECK(swq_observer_merge(first, second) == SWQ_OK);
+    CHECK(swq_observer_merge(first, minmax) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_observer_range(whole, &low, &high, 1) == SWQ_OK);
+    CHECK(swq_observer_range(first, &low2, &high2, 1) == SWQ_OK);
+    CHECK(low == low2 && high == high2);
+
+    CHECK(swq_observer_serialize(whole, NULL, 0, &size) == SWQ_OK && size > 0);
+    bytes = malloc((size_t)size);
+    CHECK(swq_observer_serialize(whole, bytes, size - 1, &size) == SWQ_ERR_BUFFER_TOO_SMALL);
+    CHECK(swq_observer_serialize(whole, bytes, size, &size) == SWQ_OK);
+    CHECK(swq_observer_deserialize(bytes, size, &restored) == SWQ_OK);
+    CHECK(swq_observer_serialize(restored, NULL, 0, &size2) == SWQ_OK && size2 == size);
+    bytes2 = malloc((size_t)size2);
+    CHECK(swq_observer_serialize(restored, bytes2, size2, &size2) == SWQ_OK && memcmp(bytes, bytes2, (size_t)size) == 0);
+    swq_observer_free(second);
+    CHECK(swq_observer_deserialize(bytes, size - 1, &second) == SWQ_ERR_INVALID_ARGUMENT && second == NULL);
+
+    CHECK(swq_observer_new(SWQ_OBSERVER_ENTROPY, 0, 8, 1, 0, 0, &second) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_observer_new(42, 0, 8, 1, -1, 0, &second) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_observer_new(SWQ_OBSERVER_MINMAX, 0, 8, 1, -1, 6, &second) == SWQ_ERR_INVALID_ARGUMENT);
+    x[7] = NAN;
+    CHECK(swq_observer_observe(whole, x, SWQ_DTYPE_F32, 1, N) == SWQ_ERR_NON_FINITE);
+    swq_observer_free(minmax);
+    swq_observer_free(whole);
+    swq_observer_free(first);
+    swq_observer_free(restored);
+    swq_observer_free(NULL);
+    free(bytes);
+    free(bytes2);
+    free(x);
+}
+
 static void *read_error(void *result) {
     *(int *)result = strcmp(swq_last_error(), "") == 0;
     return NULL;
@@ -333,6 +396,7 @@ int main(void) {
     test_metrics();
     test_thread_independence();
     test_matmul();
+    test_observer();
     test_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

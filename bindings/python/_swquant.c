@@ -381,6 +381,169 @@ release_a:
     return NULL;
 }
 
+/* ---- observers ---- */
+
+static const char *const OBSERVER_CAPSULE = "swquant.observer";
+
+static swq_observer *observer_from_capsule(PyObject *capsule) {
+    return (swq_observer *)PyCapsule_GetPointer(capsule, OBSERVER_CAPSULE);
+}
+
+static void observer_capsule_free(PyObject *capsule) { swq_observer_free(observer_from_capsule(capsule)); }
+
+static PyObject *wrap_observer(swq_observer *observer) {
+    PyObject *capsule = PyCapsule_New(observer, OBSERVER_CAPSULE, observer_capsule_free);
+    if (!capsule) swq_observer_free(observer);
+    return capsule;
+}
+
+/* observer_new(method, parameter, bits, symmetric, axis, bins) -> capsule */
+static PyObject *py_observer_new(PyObject *self, PyObject *args) {
+    int method, bits, symmetric, axis, bins;
+    double parameter;
+    swq_observer *observer = NULL;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "idiiii", &method, &parameter, &bits, &symmetric, &axis, &bins)) return NULL;
+    status = swq_observer_new(method, parameter, bits, symmetric, axis, bins, &observer);
+    if (status != SWQ_OK) return raise_status(status);
+    return wrap_observer(observer);
+}
+
+/* observer_observe(capsule, data, dtype, rows, cols) */
+static PyObject *py_observer_observe(PyObject *self, PyObject *args) {
+    PyObject *capsule, *data_obj;
+    int dtype;
+    long long rows, cols;
+    swq_observer *observer;
+    swq_status status;
+    Py_buffer data;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
+    if (!(observer = observer_from_capsule(capsule))) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_observer_observe(observer, data.buf, dtype, rows, cols);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* observer_merge(into, other) */
+static PyObject *py_observer_merge(PyObject *self, PyObject *args) {
+    PyObject *into_obj, *other_obj;
+    swq_observer *into, *other;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
+    if (!(into = observer_from_capsule(into_obj)) || !(other = observer_from_capsule(other_obj))) return NULL;
+    status = swq_observer_merge(into, other);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* observer_channels(capsule) -> int */
+static PyObject *py_observer_channels(PyObject *self, PyObject *capsule) {
+    swq_observer *observer = observer_from_capsule(capsule);
+    int64_t count;
+    swq_status status;
+    (void)self;
+    if (!observer) return NULL;
+    status = swq_observer_channels(observer, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    return PyLong_FromLongLong((long long)count);
+}
+
+/* observer_range(capsule, low_out, high_out) or observer_qparams(capsule, grid, scales_out, zeros_out) */
+static PyObject *py_observer_range(PyObject *self, PyObject *args) {
+    PyObject *capsule, *low_obj, *high_obj;
+    swq_observer *observer;
+    int64_t count;
+    swq_status status;
+    Py_buffer low, high;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &low_obj, &high_obj)) return NULL;
+    if (!(observer = observer_from_capsule(capsule))) return NULL;
+    status = swq_observer_channels(observer, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!get_buffer(low_obj, &low, 4, count, 1, "low")) return NULL;
+    if (!get_buffer(high_obj, &high, 4, count, 1, "high")) {
+        PyBuffer_Release(&low);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_observer_range(observer, low.buf, high.buf, count);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&low);
+    PyBuffer_Release(&high);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_observer_qparams(PyObject *self, PyObject *args) {
+    PyObject *capsule, *scales_obj, *zeros_obj;
+    int grid;
+    swq_observer *observer;
+    int64_t count;
+    swq_status status;
+    Py_buffer scales, zeros;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiOO", &capsule, &grid, &scales_obj, &zeros_obj)) return NULL;
+    if (!(observer = observer_from_capsule(capsule))) return NULL;
+    status = swq_observer_channels(observer, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!get_buffer(scales_obj, &scales, 4, count, 1, "scales")) return NULL;
+    if (!get_buffer(zeros_obj, &zeros, 4, count, 1, "zero_points")) {
+        PyBuffer_Release(&scales);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_observer_qparams(observer, grid, scales.buf, zeros.buf, count);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&zeros);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* observer_serialize(capsule) -> bytes */
+static PyObject *py_observer_serialize(PyObject *self, PyObject *capsule) {
+    swq_observer *observer = observer_from_capsule(capsule);
+    int64_t size = 0;
+    PyObject *bytes;
+    swq_status status;
+    (void)self;
+    if (!observer) return NULL;
+    status = swq_observer_serialize(observer, NULL, 0, &size);
+    if (status != SWQ_OK) return raise_status(status);
+    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (!bytes) return NULL;
+    status = swq_observer_serialize(observer, (uint8_t *)PyBytes_AsString(bytes), size, &size);
+    if (status != SWQ_OK) {
+        Py_DECREF(bytes);
+        return raise_status(status);
+    }
+    return bytes;
+}
+
+/* observer_deserialize(bytes) -> capsule */
+static PyObject *py_observer_deserialize(PyObject *self, PyObject *data_obj) {
+    Py_buffer data;
+    swq_observer *observer = NULL;
+    swq_status status;
+    (void)self;
+    if (PyObject_GetBuffer(data_obj, &data, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    status = swq_observer_deserialize(data.buf, data.len, &observer);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    return wrap_observer(observer);
+}
+
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -407,6 +570,14 @@ static PyMethodDef methods[] = {
     {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
      "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},
     {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
+    {"observer_new", py_observer_new, METH_VARARGS, "observer_new(method, parameter, bits, symmetric, axis, bins)"},
+    {"observer_observe", py_observer_observe, METH_VARARGS, "observer_observe(capsule, data, dtype, rows, cols)"},
+    {"observer_merge", py_observer_merge, METH_VARARGS, "observer_merge(into, other)"},
+    {"observer_channels", py_observer_channels, METH_O, "observer_channels(capsule) -> int"},
+    {"observer_range", py_observer_range, METH_VARARGS, "observer_range(capsule, low_out, high_out)"},
+    {"observer_qparams", py_observer_qparams, METH_VARARGS, "observer_qparams(capsule, grid, scales_out, zeros_out)"},
+    {"observer_serialize", py_observer_serialize, METH_O, "observer_serialize(capsule) -> bytes"},
+    {"observer_deserialize", py_observer_deserialize, METH_O, "observer_deserialize(bytes) -> capsule"},
     {NULL, NULL, 0, NULL},
 };
 

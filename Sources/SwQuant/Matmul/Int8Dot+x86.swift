@@ -20,7 +20,7 @@ func _vectorGroupedSum(_ o: _Int8DotOperands, _ blockDot: (Int) -> __m256i) -> F
         total = _mm256_fmadd_ps(groupSum, _mm256_set1_ps(o.groupScales[group]), total)
         group += 1
     }
-    let lanes = unsafeBitCast(total, to: SIMD8<Float>.self)
+    let lanes = total  // __m256 is SIMD8<Float>
     let four = lanes.lowHalf + lanes.highHalf
     let two = four.lowHalf + four.highHalf
     return two[0] + two[1]
@@ -93,8 +93,7 @@ enum _VNNIInt8Dot {
                 let bytes = _load256(o.weights + b * 16)
                 let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask256), flip256)
                 let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask256), flip256)
-                let codes = unsafeBitCast(SIMD8<Int64>(lowHalf: unsafeBitCast(low, to: SIMD4<Int64>.self),
-                                                       highHalf: unsafeBitCast(high, to: SIMD4<Int64>.self)), to: __m512i.self)
+                let codes = SIMD8<Int64>(lowHalf: low, highHalf: high)
                 return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, _load512(o.activations + (b >> 1) * 64))
             }, single: { b in
                 _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), _unpackNibbles(o.weights + b * 16, flip: flip128),
@@ -105,8 +104,7 @@ enum _VNNIInt8Dot {
             let bytes = _load256(o.weights + r * rowStride + b * 16)  // blocks b and b + 1
             let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask256), flip256)
             let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask256), flip256)
-            let codes = unsafeBitCast(SIMD8<Int64>(lowHalf: unsafeBitCast(low, to: SIMD4<Int64>.self),
-                                                   highHalf: unsafeBitCast(high, to: SIMD4<Int64>.self)), to: __m512i.self)
+            let codes = SIMD8<Int64>(lowHalf: low, highHalf: high)  // __m512i is SIMD8<Int64>
             return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, activations)
         }, pairActivations: { b in _load512(o.activations + (b >> 1) * 64) }, single: { r, b in
             let codes = _unpackNibbles(o.weights + r * rowStride + b * 16, flip: flip128)
@@ -145,8 +143,7 @@ extension _VNNIInt8Dot {
             let bytes = _load256(o.weights + r * rowStride + b * 16)
             let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask), flip)
             let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask), flip)
-            return unsafeBitCast(SIMD8<Int64>(lowHalf: unsafeBitCast(low, to: SIMD4<Int64>.self),
-                                              highHalf: unsafeBitCast(high, to: SIMD4<Int64>.self)), to: __m512i.self)
+            return SIMD8<Int64>(lowHalf: low, highHalf: high)
         }
         return _mm512_xor_si512(_load512(o.weights + r * rowStride + b * 32), _mm512_set1_epi8(o.signed ? -128 : 0))
     }
@@ -320,8 +317,7 @@ func _pairedSumOneRow(_ o: _Int8DotOperands, pair: (Int) -> __m512i, single: (In
 /// The sum of the 16 + 8 lanes of two accumulators.
 @inline(__always)
 func _reduce(_ wide: __m512, _ narrow: __m256) -> Float {
-    let w = unsafeBitCast(wide, to: SIMD16<Float>.self)
-    let eight = w.lowHalf + w.highHalf + unsafeBitCast(narrow, to: SIMD8<Float>.self)
+    let eight = wide.lowHalf + wide.highHalf + narrow  // __m512 and __m256 are SIMD16<Float> and SIMD8<Float>
     let four = eight.lowHalf + eight.highHalf
     let two = four.lowHalf + four.highHalf
     return two[0] + two[1]

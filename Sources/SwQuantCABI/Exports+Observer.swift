@@ -1,0 +1,111 @@
+import CSwQuant
+import SwQuant
+
+/// The object behind a `swq_observer *`: one retain per handle, released by `swq_observer_free`.
+extension Observer {
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
+
+    static func borrow(_ handle: OpaquePointer?) throws(QuantError) -> Observer {
+        Unmanaged<Observer>.fromOpaque(UnsafeRawPointer(try _required(handle, "observer"))).takeUnretainedValue()
+    }
+}
+
+@c @implementation
+public func swq_observer_new(
+    _ method: Int32, _ parameter: Double, _ bits: Int32, _ symmetric: Int32, _ axis: Int32, _ bins: Int32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        guard (0...255).contains(method) else { throw QuantError(.invalidArgument, "unknown observer method \(method)") }
+        let defaults: [Double] = [0, 0.01, 99.999, 0, 128]
+        let value = parameter == 0 && Int(method) < defaults.count ? defaults[Int(method)] : parameter
+        let kind = try CalibrationMethod(tag: UInt8(method), parameter: value)
+        guard axis >= -1 else { throw QuantError(.invalidArgument, "axis must be -1, 0 or 1, got \(axis)") }
+        let observer = try Observer(method: kind, bits: Int(bits), symmetric: symmetric != 0,
+                                    axis: axis < 0 ? nil : Int(axis), bins: bins == 0 ? 2048 : Int(bins))
+        out.pointee = observer.handle
+    }
+}
+
+@c @implementation
+public func swq_observer_free(_ observer: OpaquePointer?) {
+    guard let observer else { return }
+    Unmanaged<Observer>.fromOpaque(UnsafeRawPointer(observer)).release()
+}
+
+@c @implementation
+public func swq_observer_observe(_ observer: OpaquePointer?, _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64) -> swq_status {
+    _status { () throws(QuantError) in try Observer.borrow(observer).observe(_view(data, dtype, rows, cols)) }
+}
+
+@c @implementation
+public func swq_observer_merge(_ into: OpaquePointer?, _ other: OpaquePointer?) -> swq_status {
+    _status { () throws(QuantError) in
+        let (target, source) = (try Observer.borrow(into), try Observer.borrow(other))
+        guard target !== source else { throw QuantError(.invalidArgument, "an observer cannot merge into itself") }
+        try target.merge(source)
+    }
+}
+
+@c @implementation
+public func swq_observer_channels(_ observer: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let observer = try Observer.borrow(observer)
+        try _required(count, "count").pointee = observer.count == 0 ? 0 : Int64(try observer.ranges().count)
+    }
+}
+
+@c @implementation
+public func swq_observer_range(
+    _ observer: OpaquePointer?, _ low: UnsafeMutablePointer<Float>?, _ high: UnsafeMutablePointer<Float>?, _ capacity: Int64
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let ranges = try Observer.borrow(observer).ranges()
+        try _copy(ranges.map(\.low), to: _required(low, "low"), capacity: capacity)
+        try _copy(ranges.map(\.high), to: _required(high, "high"), capacity: capacity)
+    }
+}
+
+@c @implementation
+public func swq_observer_qparams(
+    _ observer: OpaquePointer?, _ grid: Int32, _ scales: UnsafeMutablePointer<Float>?,
+    _ zeroPoints: UnsafeMutablePointer<Int32>?, _ capacity: Int64
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let observer = try Observer.borrow(observer)
+        let kind: IntegerGrid?
+        if grid == -1 {
+            kind = nil
+        } else if let parsed = IntegerGrid(rawValue: grid) {
+            kind = parsed
+        } else {
+            throw QuantError(.invalidArgument, "grid must be -1, SWQ_GRID_UNSIGNED or SWQ_GRID_SIGNED, got \(grid)")
+        }
+        let params = try observer.qparams(grid: kind)
+        try _copy(params.map(\.scale), to: _required(scales, "scales"), capacity: capacity)
+        try _copy(params.map(\.zeroPoint), to: _required(zeroPoints, "zero_points"), capacity: capacity)
+    }
+}
+
+@c @implementation
+public func swq_observer_serialize(
+    _ observer: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let bytes = try Observer.borrow(observer).serialized()
+        try _required(size, "size").pointee = Int64(bytes.count)
+        if let out { try _copy(bytes, to: out, capacity: capacity) }
+    }
+}
+
+@c @implementation
+public func swq_observer_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let data = Array(UnsafeBufferPointer(start: try _required(bytes, "bytes"), count: try _count(size, "size")))
+        out.pointee = try Observer(serialized: data).handle
+    }
+}
