@@ -296,6 +296,19 @@ swq_status swq_observer_serialize(const swq_observer *observer, uint8_t *out, in
 /** An observer restored from swq_observer_serialize bytes. */
 swq_status swq_observer_deserialize(const uint8_t *bytes, int64_t size, swq_observer **out);
 
+/**
+ * The backward pass of swq_fake_quantize for quantization-aware training. Given grad_out = dL/dy
+ * (float32, rows * cols), writes grad_in = dL/dx (straight-through: grad_out where the value is inside
+ * the quantization range, 0 where clipped), grad_scales[qparam_count] = dL/dscale (learned step size,
+ * LSQ) and, unless NULL, grad_zero_points[qparam_count] = dL/dzero_point (LSQ+). With lsq_scaling != 0
+ * the parameter gradients are multiplied by 1 / sqrt(n * qmax), n the elements sharing the parameter.
+ * Same arguments and errors as swq_fake_quantize; sums run in float64 in a fixed order.
+ */
+swq_status swq_fake_quantize_grad(const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                                  const swq_scheme *scheme, const float *scales, const int32_t *zero_points,
+                                  int64_t qparam_count, const float *grad_out, float *grad_in,
+                                  float *grad_scales, float *grad_zero_points, int32_t lsq_scaling);
+
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */
 swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,

@@ -280,6 +280,58 @@ release_data:
     return NULL;
 }
 
+/* fake_quantize_grad(data, dtype, rows, cols, scheme, scales, zero_points, grad_out, grad_in,
+ *                    grad_scales, grad_zero_points, lsq_scaling) */
+static PyObject *py_fake_quantize_grad(PyObject *self, PyObject *args) {
+    PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj, *gout_obj, *gin_obj, *gs_obj, *gz_obj;
+    int dtype, lsq;
+    long long rows, cols;
+    int64_t count;
+    swq_scheme scheme;
+    swq_status status;
+    Py_buffer data, scales, zeros, gout, gin, gs, gz;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOOOOOOOi", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj,
+                          &zeros_obj, &gout_obj, &gin_obj, &gs_obj, &gz_obj, &lsq))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    status = swq_qparams_count(&scheme, rows, cols, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
+    if (!get_buffer(scales_obj, &scales, 4, count, 0, "scale")) goto release_data;
+    if (!get_buffer(zeros_obj, &zeros, 4, count, 0, "zero_point")) goto release_scales;
+    if (!get_buffer(gout_obj, &gout, 4, rows * cols, 0, "grad_out")) goto release_zeros;
+    if (!get_buffer(gin_obj, &gin, 4, rows * cols, 1, "grad_x")) goto release_gout;
+    if (!get_buffer(gs_obj, &gs, 4, count, 1, "grad_scale")) goto release_gin;
+    if (!get_buffer(gz_obj, &gz, 4, count, 1, "grad_zero_point")) goto release_gs;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_fake_quantize_grad(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count, gout.buf,
+                                    gin.buf, gs.buf, gz.buf, lsq);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&gz);
+    PyBuffer_Release(&gs);
+    PyBuffer_Release(&gin);
+    PyBuffer_Release(&gout);
+    PyBuffer_Release(&zeros);
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_gs:
+    PyBuffer_Release(&gs);
+release_gin:
+    PyBuffer_Release(&gin);
+release_gout:
+    PyBuffer_Release(&gout);
+release_zeros:
+    PyBuffer_Release(&zeros);
+release_scales:
+    PyBuffer_Release(&scales);
+release_data:
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
 /* error_metrics(reference, approx, count) -> (mse, sqnr_db, max_abs_error) */
 static PyObject *py_error_metrics(PyObject *self, PyObject *args) {
     PyObject *a_obj, *b_obj;
@@ -566,6 +618,9 @@ static PyMethodDef methods[] = {
     {"fake_quantize", py_fake_quantize, METH_VARARGS,
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
+    {"fake_quantize_grad", py_fake_quantize_grad, METH_VARARGS,
+     "fake_quantize_grad(data, dtype, rows, cols, scheme, scales, zero_points, grad_out, grad_in, grad_scales, "
+     "grad_zero_points, lsq_scaling)"},
     {"matmul", py_matmul, METH_VARARGS, "matmul(capsule, x, m, bias_or_None, y, path)"},
     {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
      "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},

@@ -51,28 +51,66 @@ def fake_quantize(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, sig
     >>> fake_quantize(np.array([0.26, -1.0], np.float32), scale=0.5, zero_point=0, bits=8).tolist()
     [0.5, -1.0]
     """
-    if axis is not None and group_size is not None:
-        raise ValueError("give axis (per channel) or group_size (per group), not both")
-    shape = np.shape(x)
-    matrix, code, rows, cols = as_matrix(x, dtype, "x")
-    scales = np.array(scale, dtype=np.float32, order="C")  # ascontiguousarray would make 0-d 1-D
-    zeros = np.asarray(zero_point)
-    if zeros.dtype.kind not in "iub":
-        raise TypeError(f"zero_point must hold integers, got dtype {zeros.dtype}")
-    if group_size is not None:
-        granularity, expected = PER_GROUP, rows * -(-cols // int(group_size)) if group_size > 0 else 0
-    elif axis is not None:
-        if axis not in (0, 1):
-            raise ValueError(f"axis must be 0 (rows) or 1 (columns), got {axis}")
-        granularity, expected = PER_CHANNEL, rows if axis == 0 else cols
-    else:
-        if scales.ndim != 0:
-            raise ValueError(f"a scale array of shape {scales.shape} needs axis= or group_size=")
-        granularity, expected = PER_TENSOR, 1
-    if scales.size != expected:
-        raise ValueError(f"scale has {scales.size} values, {expected} are needed for shape {shape}")
-    zeros = np.array(np.broadcast_to(zeros, scales.shape), dtype=np.int32, order="C")
-    scheme = Scheme(int(bits), False, bool(signed), granularity, int(axis or 0), int(group_size or 0))
-    out = np.empty(shape, dtype=np.float16 if code == F16 else np.float32)
-    _swquant.fake_quantize(matrix, code, rows, cols, scheme.native(), scales, zeros, out, 1 if code == F16 else 0)
+    args = _FakeQuantArgs(x, scale, zero_point, bits, signed, axis, group_size, dtype)
+    out = np.empty(args.shape, dtype=np.float16 if args.code == F16 else np.float32)
+    _swquant.fake_quantize(args.matrix, args.code, args.rows, args.cols, args.scheme.native(), args.scales,
+                           args.zeros, out, 1 if args.code == F16 else 0)
     return out
+
+
+def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *,
+                       signed: bool = True, axis: int | None = None, group_size: int | None = None,
+                       lsq_scaling: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The backward pass of ``fake_quantize`` for training loops on numpy arrays.
+
+    Returns ``(grad_x, grad_scale, grad_zero_point)`` for ``grad_out = dL/dy``: the straight-through
+    estimator for x (``grad_out`` where the value is inside the quantization range, 0 where clipped), the
+    learned-step-size (LSQ) gradient for each scale, and the LSQ+ gradient for each zero point (treated as
+    continuous; useful for affine schemes). ``lsq_scaling`` multiplies the parameter gradients by
+    ``1 / sqrt(n * qmax)``, n the elements sharing the parameter. Parameters as in ``fake_quantize``;
+    the parameter gradients have the shape of ``scale``.
+
+    >>> gx, gs, gz = fake_quantize_grad(np.array([0.3, 9.0], np.float32), np.ones(2, np.float32), 0.5, bits=4)
+    >>> gx.tolist(), float(gs)
+    ([1.0, 0.0], 7.4)
+    """
+    args = _FakeQuantArgs(x, scale, zero_point, bits, signed, axis, group_size, None)
+    grad = np.ascontiguousarray(grad_out, dtype=np.float32)
+    if grad.shape != tuple(args.shape):
+        raise ValueError(f"grad_out has shape {grad.shape}, x has {tuple(args.shape)}")
+    grad_x = np.empty(args.shape, np.float32)
+    grad_scale = np.empty(args.scales.shape, np.float32)
+    grad_zero = np.empty(args.scales.shape, np.float32)
+    _swquant.fake_quantize_grad(args.matrix, args.code, args.rows, args.cols, args.scheme.native(), args.scales,
+                                args.zeros, grad, grad_x, grad_scale, grad_zero, int(bool(lsq_scaling)))
+    return grad_x, grad_scale, grad_zero
+
+
+class _FakeQuantArgs:
+    """The checked, contiguous arguments of ``fake_quantize`` and its gradient."""
+
+    def __init__(self, x: Any, scale: Any, zero_point: Any, bits: int, signed: bool, axis: int | None,
+                 group_size: int | None, dtype: str | None) -> None:
+        if axis is not None and group_size is not None:
+            raise ValueError("give axis (per channel) or group_size (per group), not both")
+        self.shape = np.shape(x)
+        self.matrix, self.code, self.rows, self.cols = as_matrix(x, dtype, "x")
+        self.scales = np.array(scale, dtype=np.float32, order="C")  # ascontiguousarray would make 0-d 1-D
+        zeros = np.asarray(zero_point)
+        if zeros.dtype.kind not in "iub":
+            raise TypeError(f"zero_point must hold integers, got dtype {zeros.dtype}")
+        if group_size is not None:
+            granularity = PER_GROUP
+            expected = self.rows * -(-self.cols // int(group_size)) if group_size > 0 else 0
+        elif axis is not None:
+            if axis not in (0, 1):
+                raise ValueError(f"axis must be 0 (rows) or 1 (columns), got {axis}")
+            granularity, expected = PER_CHANNEL, self.rows if axis == 0 else self.cols
+        else:
+            if self.scales.ndim != 0:
+                raise ValueError(f"a scale array of shape {self.scales.shape} needs axis= or group_size=")
+            granularity, expected = PER_TENSOR, 1
+        if self.scales.size != expected:
+            raise ValueError(f"scale has {self.scales.size} values, {expected} are needed for shape {self.shape}")
+        self.zeros = np.array(np.broadcast_to(zeros, self.scales.shape), dtype=np.int32, order="C")
+        self.scheme = Scheme(int(bits), False, bool(signed), granularity, int(axis or 0), int(group_size or 0))
