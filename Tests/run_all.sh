@@ -33,3 +33,4 @@ for isa in scalar simd avx2; do
   SWQUANT_ISA=$isa python3 -m pytest -q Tests/python/test_matmul.py
 done
 python3 examples/python/quantize_demo.py > /dev/null
+python3 examples/python/qat_mlp.py
