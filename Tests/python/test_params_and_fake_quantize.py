@@ -84,3 +84,20 @@ def test_metrics_hand_worked():
     assert swquant.mse([0, 0], [1, 1]) == 1.0 and swquant.max_abs_error([0], [-2]) == 2.0
     with pytest.raises(ValueError, match="shapes differ"):
         swquant.sqnr([1, 2], [1, 2, 3])
+
+
+@pytest.mark.parametrize("bits,signed", [(8, False), (8, True), (4, True), (3, False)])
+def test_quantize_codes_match_the_reference_and_fake_quantize(bits, signed):
+    rng = np.random.default_rng(bits)
+    x = rng.standard_normal((7, 45)).astype(np.float32) * 3
+    scale = rng.uniform(0.05, 0.5, size=7).astype(np.float32)
+    qmin, qmax = ref.grid(bits, signed)
+    zero = rng.integers(qmin, qmax + 1, size=7).astype(np.int32)
+    codes = swquant.quantize_codes(x, scale, zero, bits=bits, signed=signed, axis=0)
+    assert codes.dtype == (np.int8 if signed else np.uint8)
+    expected = np.stack([ref.codes(x[r], scale[r], zero[r], bits, signed) for r in range(7)])
+    np.testing.assert_array_equal(codes.astype(np.int32), expected)
+    fake = swquant.fake_quantize(x, scale, zero, bits=bits, signed=signed, axis=0)
+    np.testing.assert_array_equal((codes.astype(np.int32) - zero[:, None]).astype(np.float32) * scale[:, None], fake)
+    with pytest.raises(swquant.QuantizationError, match="nan"):
+        swquant.quantize_codes(np.array([np.nan], np.float32), 0.1)

@@ -280,6 +280,45 @@ release_data:
     return NULL;
 }
 
+/* quantize_codes(data, dtype, rows, cols, scheme, scales, zero_points, codes) */
+static PyObject *py_quantize_codes(PyObject *self, PyObject *args) {
+    PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj, *codes_obj;
+    int dtype;
+    long long rows, cols;
+    int64_t count;
+    swq_scheme scheme;
+    swq_status status;
+    Py_buffer data, scales, zeros, codes;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOOOO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj, &zeros_obj,
+                          &codes_obj))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    status = swq_qparams_count(&scheme, rows, cols, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
+    if (!get_buffer(scales_obj, &scales, 4, count, 0, "scale")) goto release_data;
+    if (!get_buffer(zeros_obj, &zeros, 4, count, 0, "zero_point")) goto release_scales;
+    if (!get_buffer(codes_obj, &codes, 1, rows * cols, 1, "codes")) goto release_zeros;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_quantize_codes(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count, codes.buf,
+                                rows * cols);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&zeros);
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_zeros:
+    PyBuffer_Release(&zeros);
+release_scales:
+    PyBuffer_Release(&scales);
+release_data:
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
 /* fake_quantize_grad(data, dtype, rows, cols, scheme, scales, zero_points, grad_out, grad_in,
  *                    grad_scales, grad_zero_points, lsq_scaling) */
 static PyObject *py_fake_quantize_grad(PyObject *self, PyObject *args) {
@@ -618,6 +657,8 @@ static PyMethodDef methods[] = {
     {"fake_quantize", py_fake_quantize, METH_VARARGS,
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
+    {"quantize_codes", py_quantize_codes, METH_VARARGS,
+     "quantize_codes(data, dtype, rows, cols, scheme, scales, zero_points, codes)"},
     {"fake_quantize_grad", py_fake_quantize_grad, METH_VARARGS,
      "fake_quantize_grad(data, dtype, rows, cols, scheme, scales, zero_points, grad_out, grad_in, grad_scales, "
      "grad_zero_points, lsq_scaling)"},

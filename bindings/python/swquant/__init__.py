@@ -13,7 +13,7 @@ True
 from ._matmul import QuantizedLinear, matmul, matmul_static_int8
 from ._observer import Observer
 from ._metrics import ErrorMetrics, error_metrics, max_abs_error, mse, sqnr
-from ._params import compute_qparams, fake_quantize, fake_quantize_grad, qparams_from_range
+from ._params import compute_qparams, fake_quantize, fake_quantize_grad, qparams_from_range, quantize_codes
 from . import _swquant
 from ._swquant import ABI_VERSION, QuantizationError
 from ._swquant import get_num_threads as _get_num_threads
@@ -44,5 +44,5 @@ __all__ = [
     "ABI_VERSION", "ErrorMetrics", "Observer", "QuantizationError", "QuantizedLinear", "QuantizedTensor", "compute_qparams",
     "cpu_features", "dequantize", "matmul", "matmul_static_int8",
     "error_metrics", "fake_quantize", "fake_quantize_grad", "get_num_threads", "max_abs_error", "mse", "qparams_from_range",
-    "quantize", "set_num_threads", "sqnr",
+    "quantize", "quantize_codes", "set_num_threads", "sqnr",
 ]

@@ -58,6 +58,22 @@ def fake_quantize(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, sig
     return out
 
 
+def quantize_codes(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, signed: bool = False,
+                   axis: int | None = None, group_size: int | None = None) -> np.ndarray:
+    """Static quantization with given parameters (e.g. from an ``Observer``): one code per element,
+    ``clip(rint(x / scale) + zero_point, qmin, qmax)``, uint8 on an unsigned grid (the default, for the
+    activations of ``matmul_static_int8``) and int8 on a signed one. Parameters as in ``fake_quantize``.
+
+    >>> quantize_codes(np.array([0.0, 1.0, 9.0], np.float32), scale=0.5, zero_point=128).tolist()
+    [128, 130, 146]
+    """
+    args = _FakeQuantArgs(x, scale, zero_point, bits, signed, axis, group_size, None)
+    codes = np.empty(args.shape, np.int8 if signed else np.uint8)
+    _swquant.quantize_codes(args.matrix, args.code, args.rows, args.cols, args.scheme.native(), args.scales,
+                            args.zeros, codes.view(np.uint8))
+    return codes
+
+
 def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *,
                        signed: bool = True, axis: int | None = None, group_size: int | None = None,
                        lsq_scaling: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
