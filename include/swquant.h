@@ -262,8 +262,8 @@ typedef struct swq_observer swq_observer;
 
 /**
  * A new observer. `parameter` is the method's option (0 for its default, see swq_observer_method);
- * `axis` is -1 (per tensor), 0 (per row) or 1 (per column; channel observers support MINMAX and
- * MOVING_AVERAGE); `bins` is the initial histogram size (0 for 2048; a multiple of 4).
+ * `axis` is -1 (per tensor), 0 (per row) or 1 (per column); `bins` is the histogram size per channel
+ * (0 for 2048; a multiple of 4 up to 16384).
  */
 swq_status swq_observer_new(int32_t method, double parameter, int32_t bits, int32_t symmetric, int32_t axis,
                             int32_t bins, swq_observer **out);

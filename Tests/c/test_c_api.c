@@ -322,7 +322,7 @@ static void test_observer(void) {
     swq_observer_free(second);
     CHECK(swq_observer_deserialize(bytes, size - 1, &second) == SWQ_ERR_INVALID_ARGUMENT && second == NULL);
 
-    CHECK(swq_observer_new(SWQ_OBSERVER_ENTROPY, 0, 8, 1, 0, 0, &second) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_observer_new(SWQ_OBSERVER_ENTROPY, 0, 8, 1, 2, 0, &second) == SWQ_ERR_INVALID_ARGUMENT);
     CHECK(swq_observer_new(42, 0, 8, 1, -1, 0, &second) == SWQ_ERR_INVALID_ARGUMENT);
     CHECK(swq_observer_new(SWQ_OBSERVER_MINMAX, 0, 8, 1, -1, 6, &second) == SWQ_ERR_INVALID_ARGUMENT);
     x[7] = NAN;

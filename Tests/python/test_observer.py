@@ -162,13 +162,24 @@ def test_per_channel_minmax(axis):
     assert scales.shape == low.shape and zeros.dtype == np.int32
 
 
+@pytest.mark.parametrize("method,options", [("percentile", {"percentile": 99.9}), ("mse", {}), ("entropy", {})])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_per_channel_histograms_equal_one_observer_per_channel(method, options, axis):
+    data = batches(seed=9, count=2, shape=(6, 300))
+    channel = observe_all(swquant.Observer(method, axis=axis, bins=256, **options), data)
+    low, high = channel.range()
+    for c in range(6 if axis == 0 else 300)[:6]:
+        single = swquant.Observer(method, bins=256, **options)
+        for v in data:
+            single.observe(v[c] if axis == 0 else np.ascontiguousarray(v[:, c]))
+        assert (low[c], high[c]) == single.range()
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="method"):
         swquant.Observer("kl")
     with pytest.raises(TypeError, match="unexpected option"):
         swquant.Observer("minmax", percentile=99)
-    with pytest.raises(swquant.QuantizationError, match="per-channel"):
-        swquant.Observer("entropy", axis=0)
     with pytest.raises(swquant.QuantizationError, match="percentile"):
         swquant.Observer("percentile", percentile=120)
     with pytest.raises(swquant.QuantizationError, match="not seen"):

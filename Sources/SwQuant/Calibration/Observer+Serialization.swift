@@ -1,7 +1,7 @@
 // Observer state as bytes, for calibration split across processes or machines. Little-endian:
 //   "SWQOBS01" | method u8 | method parameter f64 | bits u8 | symmetric u8 | axis i8 (-1: none) |
 //   bins u32 | count i64 | channels u32 | minimums f32[channels] | maximums f32[channels] |
-//   histogram bin width f64 | histogram bins u32 | counts i64[bins]
+//   histograms u32 | per histogram: bin width f64 | counts i64[bins]
 
 extension Observer {
     private static let magic: [UInt8] = Array("SWQOBS01".utf8)
@@ -21,9 +21,11 @@ extension Observer {
         out.u32(UInt32(minimums.count))
         for v in minimums { out.u32(v.bitPattern) }
         for v in maximums { out.u32(v.bitPattern) }
-        out.u64(histogram.binWidth.bitPattern)
-        out.u32(UInt32(histogram.counts.count))
-        for c in histogram.counts { out.u64(UInt64(bitPattern: c)) }
+        out.u32(UInt32(histograms.count))
+        for histogram in histograms {
+            out.u64(histogram.binWidth.bitPattern)
+            for c in histogram.counts { out.u64(UInt64(bitPattern: c)) }
+        }
         return out.bytes
     }
 
@@ -43,18 +45,25 @@ extension Observer {
         var minimums = [Float](), maximums = [Float]()
         for _ in 0..<channels { minimums.append(Float(bitPattern: try reader.u32())) }
         for _ in 0..<channels { maximums.append(Float(bitPattern: try reader.u32())) }
-        let width = Double(bitPattern: try reader.u64())
-        let histogramBins = Int(try reader.u32())
-        guard histogramBins == bins, width >= 0, width.isFinite else {
-            throw QuantError(.invalidArgument, "corrupt observer histogram")
+        let histogramCount = Int(try reader.u32())
+        guard histogramCount == 0 || (method.usesHistogram && histogramCount == channels),
+              histogramCount * bins <= bytes.count / 8 else {
+            throw QuantError(.invalidArgument, "corrupt observer histograms")
         }
-        var counts = [Int64]()
-        for _ in 0..<histogramBins { counts.append(Int64(bitPattern: try reader.u64())) }
+        var histograms = [_Histogram]()
+        for _ in 0..<histogramCount {
+            let width = Double(bitPattern: try reader.u64())
+            guard width >= 0, width.isFinite else { throw QuantError(.invalidArgument, "corrupt observer histogram") }
+            var counts = [Int64]()
+            counts.reserveCapacity(bins)
+            for _ in 0..<bins { counts.append(Int64(bitPattern: try reader.u64())) }
+            histograms.append(_Histogram(binWidth: width, counts: counts))
+        }
         guard reader.isAtEnd, (count == 0) == (channels == 0) else { throw QuantError(.invalidArgument, "corrupt observer state") }
         self.count = Int(count)
         self.minimums = minimums
         self.maximums = maximums
-        histogram = _Histogram(binWidth: width, counts: counts)
+        self.histograms = histograms
     }
 }
 

@@ -26,7 +26,7 @@ public enum CalibrationMethod: Sendable, Hashable {
 /// then chooses the quantization range by its method.
 ///
 /// Memory stays fixed per observer: a minimum and maximum per channel, plus for the histogram methods one
-/// histogram of `bins` bins. Observers merge exactly (min-max and histograms; a moving average
+/// histogram of `bins` bins per channel. Observers merge exactly (min-max and histograms; a moving average
 /// cannot be merged) and serialize to bytes, so calibration can run in many processes and combine.
 ///
 /// ```swift
@@ -50,13 +50,14 @@ public final class Observer {
     public internal(set) var count: Int = 0
     var minimums: [Float] = []
     var maximums: [Float] = []
-    var histogram: _Histogram
+    /// One histogram per channel (the histogram methods), created by the first batch.
+    var histograms: [_Histogram] = []
 
     /// The largest histogram: threshold searches cost up to the square of the bin count.
     public static let maxBins = 16_384
 
     /// An observer; throws `.invalidArgument` for bits outside 2...8, a momentum outside [0, 1], a
-    /// percentile outside (0, 100], too few bins, or a histogram method per channel (not supported).
+    /// percentile outside (0, 100], or a bin count that is not a multiple of 4 in 8...`maxBins`.
     public init(method: CalibrationMethod, bits: Int = 8, symmetric: Bool = true, axis: Int? = nil, bins: Int = 2048) throws(QuantError) {
         guard (2...8).contains(bits) else { throw QuantError(.invalidArgument, "bits must be between 2 and 8, got \(bits)") }
         guard axis == nil || axis == 0 || axis == 1 else {
@@ -76,15 +77,11 @@ public final class Observer {
         guard bins >= 8, bins % 4 == 0, bins <= Self.maxBins else {
             throw QuantError(.invalidArgument, "bins must be a multiple of 4 in 8...\(Self.maxBins), got \(bins)")
         }
-        guard axis == nil || !method.usesHistogram else {
-            throw QuantError(.invalidArgument, "per-channel observers support minMax and movingAverage; histogram methods are per tensor")
-        }
         self.method = method
         self.bits = bits
         self.symmetric = symmetric
         self.axis = axis
         self.bins = bins
-        histogram = _Histogram(bins: bins)
     }
 
     /// Adds a batch: updates the statistics, keeps nothing of the data. Throws `.nonFinite` for NaN or
@@ -100,8 +97,13 @@ public final class Observer {
             throw QuantError(.shape, "this observer saw \(minimums.count) channels, the batch has \(ranges.count)")
         }
         if method.usesHistogram {
-            histogram.cover(Double(Swift.max(-ranges[0].min, ranges[0].max)))
-            histogram.add(batch)
+            if histograms.isEmpty { histograms = [_Histogram](repeating: _Histogram(bins: bins), count: ranges.count) }
+            for c in ranges.indices { histograms[c].cover(Double(Swift.max(-ranges[c].min, ranges[c].max))) }
+            switch axis {
+            case nil: histograms[0].add(batch)
+            case 0: histograms.addRows(batch)
+            default: histograms.addColumns(batch)
+            }
         }
         if count == 0 {
             minimums = ranges.map(\.min)
@@ -132,7 +134,7 @@ public final class Observer {
         }
         guard other.count > 0 else { return }
         guard count > 0 else {
-            (count, minimums, maximums, histogram) = (other.count, other.minimums, other.maximums, other.histogram)
+            (count, minimums, maximums, histograms) = (other.count, other.minimums, other.maximums, other.histograms)
             return
         }
         guard other.minimums.count == minimums.count else {
@@ -142,7 +144,7 @@ public final class Observer {
             minimums[c] = Swift.min(minimums[c], other.minimums[c])
             maximums[c] = Swift.max(maximums[c], other.maximums[c])
         }
-        if method.usesHistogram { histogram.merge(other.histogram) }
+        if method.usesHistogram { for c in histograms.indices { histograms[c].merge(other.histograms[c]) } }
         count += other.count
     }
 
@@ -150,20 +152,34 @@ public final class Observer {
     /// any batch was observed.
     public func ranges() throws(QuantError) -> [(low: Float, high: Float)] {
         guard count > 0 else { throw QuantError(.shape, "the observer has not seen any data") }
+        if case .minMax = method { return zip(minimums, maximums).map { ($0, $1) } }
+        if case .movingAverage = method { return zip(minimums, maximums).map { ($0, $1) } }
+        var ranges = [(low: Float, high: Float)](repeating: (0, 0), count: histograms.count)
+        ranges.withUnsafeMutableBufferPointer { ranges in
+            _parallelForRanges(itemCount: histograms.count) { channels in
+                for c in channels { ranges[c] = searchRange(c) }
+            }
+        }
+        return ranges
+    }
+
+    /// The range the histogram method chooses for channel `c`, limited to the values seen there.
+    private func searchRange(_ c: Int) -> (low: Float, high: Float) {
+        let histogram = histograms[c]
+        let range: (low: Double, high: Double)
         switch method {
-        case .minMax, .movingAverage:
-            return zip(minimums, maximums).map { ($0, $1) }
         case .percentile(let p):
-            let r = histogram.percentileRange(p, symmetric: symmetric)
-            return [clipped(r.low, r.high)]
+            range = histogram.percentileRange(p, symmetric: symmetric)
         case .mse:
             let levels = Double(symmetric ? 2 * ((1 << (bits - 1)) - 1) : (1 << bits) - 1)
             let t = histogram.mseThreshold(levels: levels)
-            return [clipped(-t, t)]
+            range = (-t, t)
         case .entropy(let quantizedBins):
-            let r = histogram.entropyRange(quantizedBins: quantizedBins)
-            return [clipped(r.low, r.high)]
+            range = histogram.entropyRange(quantizedBins: quantizedBins)
+        case .minMax, .movingAverage:
+            range = (Double(minimums[c]), Double(maximums[c]))
         }
+        return (Swift.max(Float(range.low), minimums[c]), Swift.min(Float(range.high), maximums[c]))
     }
 
     /// Scale and zero point per channel for this observer's bits and symmetry (see `QuantScheme`).
@@ -174,10 +190,6 @@ public final class Observer {
         return params
     }
 
-    /// A threshold range limited to the values actually seen (as ONNX Runtime does).
-    private func clipped(_ low: Double, _ high: Double) -> (low: Float, high: Float) {
-        (Swift.max(Float(low), minimums[0]), Swift.min(Float(high), maximums[0]))
-    }
 }
 
 extension _Histogram {
@@ -199,6 +211,35 @@ extension _Histogram {
             }
         }
         for partial in partials { addCounts(partial) }
+    }
+}
+
+extension Array where Element == _Histogram {
+    /// Adds row r of the batch to histogram r (per-row channels), rows in parallel.
+    mutating func addRows(_ batch: TensorView) {
+        withUnsafeMutableBufferPointer { histograms in
+            _parallelForRanges(itemCount: batch.rows) { rows in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: batch.cols)
+                defer { scratch.deallocate() }
+                for row in rows {
+                    histograms[row].add(batch.floats(row: row, start: 0, count: batch.cols, scratch: scratch), batch.cols)
+                }
+            }
+        }
+    }
+
+    /// Adds column c of the batch to histogram c (per-column channels), columns split between threads.
+    mutating func addColumns(_ batch: TensorView) {
+        withUnsafeMutableBufferPointer { histograms in
+            _parallelForRanges(itemCount: batch.cols) { columns in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: batch.cols)
+                defer { scratch.deallocate() }
+                for row in 0..<batch.rows {
+                    let x = batch.floats(row: row, start: 0, count: batch.cols, scratch: scratch)
+                    for c in columns { histograms[c].add(x + c, 1) }
+                }
+            }
+        }
     }
 }
 

@@ -23,9 +23,8 @@ class Observer:
             "percentile" (``percentile=99.999``), "mse" (symmetric threshold of least expected squared
             error) or "entropy" (TensorRT's KL-divergence method, ``quantized_bins=128``).
         bits: 2 to 8; symmetric: symmetric or affine parameters.
-        axis: None (per tensor), 0 (per row of 2-D batches) or 1 (per column); per-channel observers
-            support "minmax" and "ema".
-        bins: histogram bins for the histogram methods (2048, fixed). Bin widths are powers of two and
+        axis: None (per tensor), 0 (per row of 2-D batches) or 1 (per column): one range per channel.
+        bins: histogram bins per channel for the histogram methods (2048, fixed). Bin widths are powers of two and
             double when larger values arrive (neighbouring bins merge), so the histogram depends only on
             the values seen, not their order: observers merge exactly.
 
