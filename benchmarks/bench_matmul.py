@@ -1,6 +1,7 @@
 """Quantized matmul against numpy float32 (OpenBLAS), interleaved in one run.
 
-y = x @ W.T for (K, N) weight shapes and batch sizes M; swquant's weight-only and dynamic int8 paths at
+y = x @ W.T for (K, N) weight shapes and batch sizes M; swquant's weight-only, dynamic int8 (blocks of 32)
+and per-row int8 paths at
 4-bit groups of 128 (affine) and 8-bit per channel (symmetric), and the static int8 GEMM on the 8-bit
 weights (activations already uint8), with 1 and 2 threads. For M = 1 every
 contender rotates through distinct copies of its weights totalling at least 512 MB, so that weights
@@ -62,7 +63,7 @@ def run(k: int, n: int, batches: list[int], threads: list[int]) -> None:
                                       for i in range(1, copies_for(q0.nbytes, m))]
         contenders = {"numpy f32": (lambda i: x @ floats[i % len(floats)].T, base.nbytes)}
         for name, qs in quantized.items():
-            for path in ("weight_only", "int8"):
+            for path in ("weight_only", "int8", "int8_row"):
                 contenders[f"{name} {path}"] = ((lambda i, qs=qs, path=path: swquant.matmul(x, qs[i % len(qs)], path=path)),
                                                 qs[0].nbytes)
         # Static int8: activations already uint8 with calibrated parameters (the previous layer's

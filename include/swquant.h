@@ -93,6 +93,8 @@ typedef enum swq_matmul_path {
     SWQ_MATMUL_WEIGHT_ONLY = 1,  /* float activations x weights dequantized a few rows at a time in cache */
     SWQ_MATMUL_DYNAMIC_INT8 = 2, /* activations to int8 per block of 32, integer dot products, float rescale;
                                     4- and 8-bit weights, per tensor, per row, or groups of multiples of 32 */
+    SWQ_MATMUL_DYNAMIC_INT8_ROW = 3, /* activations to int8 with one scale per row; int32 sums across whole
+                                        groups: fastest for batches; any bits; k at most 33,024 */
     SWQ_MATMUL_PATH_COUNT
 } swq_matmul_path;
 

@@ -54,6 +54,28 @@ import Testing
         }
     }
 
+    /// The per-row int8 path: every compiled tier agrees with the scalar tier.
+    @Test(arguments: schemes, [300, 320])
+    func int8PerRowTiersAgreeWithTheReference(scheme: QuantScheme, k: Int) throws {
+        let (n, batch) = (13, 6)
+        let w = try QuantizedTensor(quantizing: testValues(n * k), rows: n, cols: k, scheme: scheme)
+        let x = testValues(batch * k, seed: 11)
+        func run(_ kernel: KernelPath) throws -> [Float] {
+            var y = [Float](repeating: 0, count: batch * n)
+            try x.withUnsafeBufferPointer { x in
+                try y.withUnsafeMutableBufferPointer { y in
+                    try w._int8RowMatmul(x.baseAddress!, batch: batch, bias: nil, into: y.baseAddress!, kernel: kernel)
+                }
+            }
+            return y
+        }
+        let reference = try run(.scalar)
+        for kernel in KernelPath.compiled where kernel.isSupported && kernel != .scalar {
+            let y = try run(kernel)
+            for i in y.indices { #expect(abs(y[i] - reference[i]) <= 1e-4 * Swift.max(1, abs(reference[i])), "\(kernel)") }
+        }
+    }
+
     @Test func unsupportedPathsThrow() throws {
         let w = try QuantizedTensor(quantizing: testValues(4 * 64), rows: 4, cols: 64,
                                     scheme: QuantScheme(bits: 3, granularity: .perGroup(size: 32)))

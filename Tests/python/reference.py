@@ -94,3 +94,11 @@ def int8_activations(x: np.ndarray) -> np.ndarray:
     scale = np.where(amax == 0, np.float32(1), np.maximum(amax / np.float32(127), TINY)).astype(np.float32)
     codes = np.clip(np.rint(blocks / scale), -127, 127)
     return (codes.astype(np.float64) * scale.astype(np.float64)).reshape(rows, -1)[:, :cols]
+
+
+def int8_row_activations(x: np.ndarray) -> np.ndarray:
+    """Activations after the per-row int8 path's rounding: one scale per row, max|x| / 127 (float32)."""
+    x = np.asarray(x, np.float32)
+    amax = np.abs(x).max(axis=1, keepdims=True)
+    scale = np.where(amax == 0, np.float32(1), np.maximum(amax / np.float32(127), TINY)).astype(np.float32)
+    return np.clip(np.rint(x / scale), -127, 127).astype(np.float64) * scale.astype(np.float64)

@@ -11,6 +11,11 @@ public enum MatmulPath: Int32, Sendable, CaseIterable {
     /// or groups that are multiples of 32. Adds the activation rounding error (about 0.4% of each
     /// block's largest value per element) on top of the weights'.
     case dynamicInt8 = 2
+    /// Each activation row quantized to int8 with one scale (per token, as LLM.int8's vector-wise
+    /// quantization without its outlier split): integer sums accumulate across whole weight groups, the
+    /// fastest path for batches. Any bits, per tensor, per row or any group size. Coarser than
+    /// `dynamicInt8` on rows with outliers (every element moves by up to max|row| / 254).
+    case dynamicInt8PerRow = 3
 }
 
 extension QuantizedTensor {
@@ -18,7 +23,7 @@ extension QuantizedTensor {
     public func supports(_ path: MatmulPath) -> Bool {
         switch (path, scheme.granularity) {
         case (_, .perChannel(axis: 1)): return false
-        case (.automatic, _), (.weightOnly, _): return true
+        case (.automatic, _), (.weightOnly, _), (.dynamicInt8PerRow, _): return true
         case (.dynamicInt8, .perGroup(let size)): return (scheme.bits == 4 || scheme.bits == 8) && size % 32 == 0
         case (.dynamicInt8, _): return scheme.bits == 4 || scheme.bits == 8
         }
@@ -50,6 +55,11 @@ extension QuantizedTensor {
         }
         if path == .weightOnly || (path == .automatic && !supports(.dynamicInt8)) {
             _weightOnlyMatmul(x, batch: batch, bias: bias, into: y)
+        } else if path == .dynamicInt8PerRow {
+            guard cols < 33_025 else {
+                throw QuantError(.overflow, "k = \(cols) could overflow the per-row path's int32 sums; at most 33,024 columns")
+            }
+            try _int8RowMatmul(x, batch: batch, bias: bias, into: y, kernel: KernelPath.active)
         } else {
             try _int8Matmul(x, batch: batch, bias: bias, into: y, kernel: KernelPath.active)
         }

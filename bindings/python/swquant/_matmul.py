@@ -9,7 +9,7 @@ import numpy as np
 from . import _swquant
 from ._tensor import QuantizedTensor, quantize
 
-PATHS = {"auto": 0, "weight_only": 1, "int8": 2}
+PATHS = {"auto": 0, "weight_only": 1, "int8": 2, "int8_row": 3}
 
 
 def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto") -> np.ndarray:
@@ -22,7 +22,8 @@ def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto")
         path: "weight_only" (float activations times weights dequantized a few rows at a time),
             "int8" (activations quantized to int8 per block of 32, integer dot products; 4- and 8-bit
             weights in groups that are multiples of 32, per row or per tensor) or "auto" (int8 where the
-            weights allow it).
+            weights allow it), or "int8_row" (one int8 scale per activation row: integer sums across whole
+            weight groups, the fastest for batches; any bits; coarser on rows with outliers).
 
     Returns float32 [m, n] ([n] for a 1-D x). NaN or Inf in x propagate on the weight-only path and raise
     ``QuantizationError`` on the int8 path.
