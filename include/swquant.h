@@ -320,6 +320,39 @@ swq_status swq_fake_quantize_grad(const void *data, int32_t dtype, int64_t rows,
                                   int64_t qparam_count, const float *grad_out, float *grad_in,
                                   float *grad_scales, float *grad_zero_points, int32_t lsq_scaling);
 
+/* ---- Post-training quantization: layer statistics ----------------------------------------------- */
+
+/** Calibration statistics of a linear layer's input (X^T X, sums of |x| and x^2 per input channel),
+ *  streamed over batches. Opaque; free with swq_layer_stats_free. Not safe for concurrent calls. */
+typedef struct swq_layer_stats swq_layer_stats;
+
+/** New, empty statistics for inputs of `in_features` channels (1 to 65536). */
+swq_status swq_layer_stats_new(int64_t in_features, swq_layer_stats **out);
+
+/** Releases statistics. NULL is allowed and ignored. */
+void swq_layer_stats_free(swq_layer_stats *stats);
+
+/** Adds a batch ([rows, cols] of `dtype`, cols == in_features). Sums run in float64 in a fixed order. */
+swq_status swq_layer_stats_observe(swq_layer_stats *stats, const void *data, int32_t dtype, int64_t rows,
+                                   int64_t cols);
+
+/** Adds another's statistics (same in_features) to `into`. */
+swq_status swq_layer_stats_merge(swq_layer_stats *into, const swq_layer_stats *other);
+
+/** Rows observed so far. */
+swq_status swq_layer_stats_count(const swq_layer_stats *stats, int64_t *rows);
+
+/** X^T X into gram[capacity] (row-major in_features x in_features) and, unless NULL, the per-channel means
+ *  of |x| and x^2 into mean_abs[in_features] and mean_sq[in_features] (zeros before any data). */
+swq_status swq_layer_stats_read(const swq_layer_stats *stats, double *gram, int64_t capacity, double *mean_abs,
+                                double *mean_sq);
+
+/** The statistics as bytes: *size receives the size; with out NULL only the size, else out[capacity]. */
+swq_status swq_layer_stats_serialize(const swq_layer_stats *stats, uint8_t *out, int64_t capacity, int64_t *size);
+
+/** Statistics restored from swq_layer_stats_serialize bytes. */
+swq_status swq_layer_stats_deserialize(const uint8_t *bytes, int64_t size, swq_layer_stats **out);
+
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */
 swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,

@@ -337,6 +337,36 @@ static void test_observer(void) {
     free(x);
 }
 
+/* Layer statistics: X^T X and the channel means on a hand-worked batch; bytes; errors. */
+static void test_layer_stats(void) {
+    const float x[6] = {1, 2, -3, 0, 4, 5}; /* rows [1, 2, -3] and [0, 4, 5] */
+    const double gram_expected[9] = {1, 2, -3, 2, 20, 14, -3, 14, 34};
+    double gram[9], mean_abs[3], mean_sq[3];
+    swq_layer_stats *stats = NULL, *restored = NULL, *other = NULL;
+    int64_t rows = 0, size = 0;
+    uint8_t *bytes;
+    CHECK(swq_layer_stats_new(3, &stats) == SWQ_OK);
+    CHECK(swq_layer_stats_observe(stats, x, SWQ_DTYPE_F32, 2, 3) == SWQ_OK);
+    CHECK(swq_layer_stats_count(stats, &rows) == SWQ_OK && rows == 2);
+    CHECK(swq_layer_stats_read(stats, gram, 9, mean_abs, mean_sq) == SWQ_OK);
+    CHECK(memcmp(gram, gram_expected, sizeof gram) == 0);
+    CHECK(mean_abs[0] == 0.5 && mean_abs[1] == 3 && mean_abs[2] == 4 && mean_sq[2] == 17);
+    CHECK(swq_layer_stats_read(stats, gram, 8, NULL, NULL) == SWQ_ERR_BUFFER_TOO_SMALL);
+    CHECK(swq_layer_stats_observe(stats, x, SWQ_DTYPE_F32, 3, 2) == SWQ_ERR_SHAPE);
+    CHECK(swq_layer_stats_serialize(stats, NULL, 0, &size) == SWQ_OK && size > 0);
+    bytes = malloc((size_t)size);
+    CHECK(swq_layer_stats_serialize(stats, bytes, size, &size) == SWQ_OK);
+    CHECK(swq_layer_stats_deserialize(bytes, size, &restored) == SWQ_OK);
+    CHECK(swq_layer_stats_merge(stats, restored) == SWQ_OK);
+    CHECK(swq_layer_stats_read(stats, gram, 9, NULL, NULL) == SWQ_OK && gram[4] == 40);
+    CHECK(swq_layer_stats_deserialize(bytes, size - 1, &other) == SWQ_ERR_INVALID_ARGUMENT && other == NULL);
+    CHECK(swq_layer_stats_new(0, &other) == SWQ_ERR_INVALID_ARGUMENT);
+    swq_layer_stats_free(stats);
+    swq_layer_stats_free(restored);
+    swq_layer_stats_free(NULL);
+    free(bytes);
+}
+
 static void *read_error(void *result) {
     *(int *)result = strcmp(swq_last_error(), "") == 0;
     return NULL;
@@ -397,6 +427,7 @@ int main(void) {
     test_thread_independence();
     test_matmul();
     test_observer();
+    test_layer_stats();
     test_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -635,6 +635,131 @@ static PyObject *py_observer_deserialize(PyObject *self, PyObject *data_obj) {
     return wrap_observer(observer);
 }
 
+/* ---- layer statistics ---- */
+
+static const char *const STATS_CAPSULE = "swquant.layer_stats";
+
+static swq_layer_stats *stats_from_capsule(PyObject *capsule) {
+    return (swq_layer_stats *)PyCapsule_GetPointer(capsule, STATS_CAPSULE);
+}
+
+static void stats_capsule_free(PyObject *capsule) { swq_layer_stats_free(stats_from_capsule(capsule)); }
+
+static PyObject *wrap_stats(swq_layer_stats *stats) {
+    PyObject *capsule = PyCapsule_New(stats, STATS_CAPSULE, stats_capsule_free);
+    if (!capsule) swq_layer_stats_free(stats);
+    return capsule;
+}
+
+/* layer_stats_new(in_features) -> capsule */
+static PyObject *py_layer_stats_new(PyObject *self, PyObject *args) {
+    long long in_features;
+    swq_layer_stats *stats = NULL;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "L", &in_features)) return NULL;
+    status = swq_layer_stats_new(in_features, &stats);
+    if (status != SWQ_OK) return raise_status(status);
+    return wrap_stats(stats);
+}
+
+/* layer_stats_observe(capsule, data, dtype, rows, cols) */
+static PyObject *py_layer_stats_observe(PyObject *self, PyObject *args) {
+    PyObject *capsule, *data_obj;
+    int dtype;
+    long long rows, cols;
+    swq_layer_stats *stats;
+    swq_status status;
+    Py_buffer data;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
+    if (!(stats = stats_from_capsule(capsule))) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_layer_stats_observe(stats, data.buf, dtype, rows, cols);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* layer_stats_merge(into, other) */
+static PyObject *py_layer_stats_merge(PyObject *self, PyObject *args) {
+    PyObject *into_obj, *other_obj;
+    swq_layer_stats *into, *other;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
+    if (!(into = stats_from_capsule(into_obj)) || !(other = stats_from_capsule(other_obj))) return NULL;
+    status = swq_layer_stats_merge(into, other);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* layer_stats_read(capsule, gram_out, mean_abs_out, mean_sq_out) -> rows observed */
+static PyObject *py_layer_stats_read(PyObject *self, PyObject *args) {
+    PyObject *capsule, *gram_obj, *abs_obj, *sq_obj;
+    swq_layer_stats *stats;
+    swq_status status;
+    int64_t rows;
+    Py_buffer gram, mean_abs, mean_sq;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOO", &capsule, &gram_obj, &abs_obj, &sq_obj)) return NULL;
+    if (!(stats = stats_from_capsule(capsule))) return NULL;
+    if (PyObject_GetBuffer(gram_obj, &gram, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) return NULL;
+    if (PyObject_GetBuffer(abs_obj, &mean_abs, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) goto release_gram;
+    if (PyObject_GetBuffer(sq_obj, &mean_sq, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) goto release_abs;
+    status = swq_layer_stats_read(stats, gram.buf, gram.len / 8, mean_abs.buf, mean_sq.buf);
+    if (status == SWQ_OK) status = swq_layer_stats_count(stats, &rows);
+    PyBuffer_Release(&mean_sq);
+    PyBuffer_Release(&mean_abs);
+    PyBuffer_Release(&gram);
+    if (status != SWQ_OK) return raise_status(status);
+    return PyLong_FromLongLong((long long)rows);
+release_abs:
+    PyBuffer_Release(&mean_abs);
+release_gram:
+    PyBuffer_Release(&gram);
+    return NULL;
+}
+
+/* layer_stats_serialize(capsule) -> bytes */
+static PyObject *py_layer_stats_serialize(PyObject *self, PyObject *capsule) {
+    swq_layer_stats *stats = stats_from_capsule(capsule);
+    int64_t size = 0;
+    PyObject *bytes;
+    swq_status status;
+    (void)self;
+    if (!stats) return NULL;
+    status = swq_layer_stats_serialize(stats, NULL, 0, &size);
+    if (status != SWQ_OK) return raise_status(status);
+    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (!bytes) return NULL;
+    status = swq_layer_stats_serialize(stats, (uint8_t *)PyBytes_AsString(bytes), size, &size);
+    if (status != SWQ_OK) {
+        Py_DECREF(bytes);
+        return raise_status(status);
+    }
+    return bytes;
+}
+
+/* layer_stats_deserialize(bytes) -> capsule */
+static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data_obj) {
+    Py_buffer data;
+    swq_layer_stats *stats = NULL;
+    swq_status status;
+    (void)self;
+    if (PyObject_GetBuffer(data_obj, &data, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    status = swq_layer_stats_deserialize(data.buf, data.len, &stats);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    return wrap_stats(stats);
+}
+
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -666,6 +791,12 @@ static PyMethodDef methods[] = {
     {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
      "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},
     {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
+    {"layer_stats_new", py_layer_stats_new, METH_VARARGS, "layer_stats_new(in_features) -> capsule"},
+    {"layer_stats_observe", py_layer_stats_observe, METH_VARARGS, "layer_stats_observe(capsule, data, dtype, rows, cols)"},
+    {"layer_stats_merge", py_layer_stats_merge, METH_VARARGS, "layer_stats_merge(into, other)"},
+    {"layer_stats_read", py_layer_stats_read, METH_VARARGS, "layer_stats_read(capsule, gram, mean_abs, mean_sq) -> rows"},
+    {"layer_stats_serialize", py_layer_stats_serialize, METH_O, "layer_stats_serialize(capsule) -> bytes"},
+    {"layer_stats_deserialize", py_layer_stats_deserialize, METH_O, "layer_stats_deserialize(bytes) -> capsule"},
     {"observer_new", py_observer_new, METH_VARARGS, "observer_new(method, parameter, bits, symmetric, axis, bins)"},
     {"observer_observe", py_observer_observe, METH_VARARGS, "observer_observe(capsule, data, dtype, rows, cols)"},
     {"observer_merge", py_observer_merge, METH_VARARGS, "observer_merge(into, other)"},

@@ -1,0 +1,121 @@
+/// Calibration statistics of a linear layer's input, streamed over batches: the Gram matrix `XᵀX` (for
+/// GPTQ's Hessian), and per input channel the sums of `|x|` (AWQ, SmoothQuant) and `x²` (importance
+/// weights). Memory is fixed: `inFeatures²` plus `2 * inFeatures` doubles, whatever the data.
+///
+/// Sums run in float64 in an order fixed by the shapes, so results do not depend on the thread count.
+/// Statistics merge (two halves give the sums of the whole, up to float64 rounding) and serialize.
+///
+/// ```swift
+/// let stats = try LayerStats(inFeatures: 576)
+/// try stats.observe(batch)          // [tokens, 576]
+/// let hessian = stats.gram          // 576 x 576, row-major
+/// ```
+///
+/// Not safe to use from several threads at once; each call uses swquant's threads.
+public final class LayerStats {
+    public let inFeatures: Int
+    /// Rows (tokens) observed.
+    public internal(set) var count: Int = 0
+    /// `XᵀX`, row-major `[inFeatures, inFeatures]`.
+    public internal(set) var gram: [Double]
+    /// Per input channel, the sum of `|x|`.
+    public internal(set) var sumAbs: [Double]
+    /// Per input channel, the sum of `x²`.
+    public internal(set) var sumSquares: [Double]
+
+    /// Empty statistics for inputs of `inFeatures` channels (1 to 65,536).
+    public init(inFeatures: Int) throws(QuantError) {
+        guard (1...65_536).contains(inFeatures) else {
+            throw QuantError(.invalidArgument, "in_features must be between 1 and 65536, got \(inFeatures)")
+        }
+        self.inFeatures = inFeatures
+        gram = [Double](repeating: 0, count: inFeatures * inFeatures)
+        sumAbs = [Double](repeating: 0, count: inFeatures)
+        sumSquares = [Double](repeating: 0, count: inFeatures)
+    }
+
+    /// Per input channel, the mean of `|x|` (zeros before any data).
+    public var meanAbs: [Double] { sumAbs.map { count == 0 ? 0 : $0 / Double(count) } }
+
+    /// Per input channel, the mean of `x²` (zeros before any data).
+    public var meanSquare: [Double] { sumSquares.map { count == 0 ? 0 : $0 / Double(count) } }
+
+    /// Adds a batch of `[rows, inFeatures]` inputs. Throws `.shape` for another column count and
+    /// `.nonFinite` for NaN or infinity (the statistics are then unchanged).
+    public func observe(_ batch: TensorView) throws(QuantError) {
+        guard batch.cols == inFeatures else {
+            throw QuantError(.shape, "the batch has \(batch.cols) columns, the layer \(inFeatures) input features")
+        }
+        let (rows, k) = (batch.rows, inFeatures)
+        var x = [Double](repeating: 0, count: rows * k)
+        var finite = true
+        x.withUnsafeMutableBufferPointer { x in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k)
+            defer { scratch.deallocate() }
+            for row in 0..<rows {
+                let values = batch.floats(row: row, start: 0, count: k, scratch: scratch)
+                finite = finite && _allFinite(values, k)
+                for c in 0..<k { x[row * k + c] = Double(values[c]) }
+            }
+        }
+        guard finite else { throw _nonFiniteError(batch) }
+        let tile = 64, tiles = (k + tile - 1) / tile
+        // Upper-triangle tiles (i <= j), each summed over all rows in order by one thread.
+        let pairs = (0..<tiles).flatMap { i in (i..<tiles).map { (i, $0) } }
+        gram.withUnsafeMutableBufferPointer { gram in
+        x.withUnsafeBufferPointer { x in
+            _parallelForRanges(itemCount: pairs.count) { range in
+                for index in range {
+                    let (ti, tj) = pairs[index]
+                    let rowsI = (ti * tile)..<Swift.min((ti + 1) * tile, k), colsJ = (tj * tile)..<Swift.min((tj + 1) * tile, k)
+                    for r in 0..<rows {
+                        let xr = x.baseAddress! + r * k
+                        for i in rowsI {
+                            let xi = xr[i]
+                            if xi == 0 { continue }
+                            let target = gram.baseAddress! + i * k
+                            var j = ti == tj ? i : colsJ.lowerBound
+                            while j + 8 <= colsJ.upperBound {
+                                let current = UnsafeRawPointer(target + j).loadUnaligned(as: SIMD8<Double>.self)
+                                let xs = UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD8<Double>.self)
+                                UnsafeMutableRawPointer(target + j).storeBytes(of: current + xs * xi, as: SIMD8<Double>.self)
+                                j += 8
+                            }
+                            while j < colsJ.upperBound {
+                                target[j] += xi * xr[j]
+                                j += 1
+                            }
+                        }
+                    }
+                }
+            }
+            // Mirror the upper triangle's new values into the lower one.
+            for i in 0..<k { for j in (i + 1)..<Swift.max(i + 1, k) { gram[j * k + i] = gram[i * k + j] } }
+            for c in 0..<k {
+                var absolute = 0.0, squares = 0.0
+                for r in 0..<rows {
+                    let v = x[r * k + c]
+                    absolute += Swift.abs(v)
+                    squares += v * v
+                }
+                sumAbs[c] += absolute
+                sumSquares[c] += squares
+            }
+        }
+        }
+        count += rows
+    }
+
+    /// Adds another layer's statistics (same `inFeatures`), as if these had seen its batches too.
+    public func merge(_ other: LayerStats) throws(QuantError) {
+        guard other.inFeatures == inFeatures else {
+            throw QuantError(.shape, "statistics of \(other.inFeatures) and \(inFeatures) input features cannot merge")
+        }
+        for i in gram.indices { gram[i] += other.gram[i] }
+        for c in 0..<inFeatures {
+            sumAbs[c] += other.sumAbs[c]
+            sumSquares[c] += other.sumSquares[c]
+        }
+        count += other.count
+    }
+}

@@ -1,0 +1,80 @@
+import CSwQuant
+import SwQuant
+
+/// The object behind a `swq_layer_stats *`: one retain per handle, released by `swq_layer_stats_free`.
+extension LayerStats {
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
+
+    static func borrow(_ handle: OpaquePointer?) throws(QuantError) -> LayerStats {
+        Unmanaged<LayerStats>.fromOpaque(UnsafeRawPointer(try _required(handle, "stats"))).takeUnretainedValue()
+    }
+}
+
+@c @implementation
+public func swq_layer_stats_new(_ inFeatures: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        guard let k = Int(exactly: inFeatures) else { throw QuantError(.invalidArgument, "in_features is out of range") }
+        out.pointee = try LayerStats(inFeatures: k).handle
+    }
+}
+
+@c @implementation
+public func swq_layer_stats_free(_ stats: OpaquePointer?) {
+    guard let stats else { return }
+    Unmanaged<LayerStats>.fromOpaque(UnsafeRawPointer(stats)).release()
+}
+
+@c @implementation
+public func swq_layer_stats_observe(_ stats: OpaquePointer?, _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64) -> swq_status {
+    _status { () throws(QuantError) in try LayerStats.borrow(stats).observe(_view(data, dtype, rows, cols)) }
+}
+
+@c @implementation
+public func swq_layer_stats_merge(_ into: OpaquePointer?, _ other: OpaquePointer?) -> swq_status {
+    _status { () throws(QuantError) in
+        let (target, source) = (try LayerStats.borrow(into), try LayerStats.borrow(other))
+        guard target !== source else { throw QuantError(.invalidArgument, "statistics cannot merge into themselves") }
+        try target.merge(source)
+    }
+}
+
+@c @implementation
+public func swq_layer_stats_count(_ stats: OpaquePointer?, _ rows: UnsafeMutablePointer<Int64>?) -> swq_status {
+    _status { () throws(QuantError) in try _required(rows, "rows").pointee = Int64(LayerStats.borrow(stats).count) }
+}
+
+@c @implementation
+public func swq_layer_stats_read(
+    _ stats: OpaquePointer?, _ gram: UnsafeMutablePointer<Double>?, _ capacity: Int64,
+    _ meanAbs: UnsafeMutablePointer<Double>?, _ meanSq: UnsafeMutablePointer<Double>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let stats = try LayerStats.borrow(stats)
+        try _copy(stats.gram, to: _required(gram, "gram"), capacity: capacity)
+        if let meanAbs { try _copy(stats.meanAbs, to: meanAbs, capacity: Int64(stats.inFeatures)) }
+        if let meanSq { try _copy(stats.meanSquare, to: meanSq, capacity: Int64(stats.inFeatures)) }
+    }
+}
+
+@c @implementation
+public func swq_layer_stats_serialize(
+    _ stats: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let bytes = try LayerStats.borrow(stats).serialized()
+        try _required(size, "size").pointee = Int64(bytes.count)
+        if let out { try _copy(bytes, to: out, capacity: capacity) }
+    }
+}
+
+@c @implementation
+public func swq_layer_stats_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let data = Array(UnsafeBufferPointer(start: try _required(bytes, "bytes"), count: try _count(size, "size")))
+        out.pointee = try LayerStats(serialized: data).handle
+    }
+}

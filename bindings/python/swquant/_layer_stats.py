@@ -1,0 +1,97 @@
+"""Calibration statistics of a linear layer's input, for post-training quantization."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from . import _swquant
+from ._arrays import as_matrix
+
+
+class LayerStats:
+    """Streams over batches of a linear layer's inputs ([tokens, in_features]) and keeps ``X^T X`` (GPTQ's
+    Hessian), and per input channel the means of ``|x|`` (AWQ, SmoothQuant) and ``x^2`` (importance
+    weights). Memory is fixed (``in_features^2`` doubles); sums run in float64 in a fixed order.
+
+    >>> stats = LayerStats(64)
+    >>> stats.observe(np.ones((10, 64), np.float32))
+    >>> stats.gram[0, 0], stats.count
+    (10.0, 10)
+    """
+
+    def __init__(self, in_features: int) -> None:
+        if isinstance(in_features, bool) or not isinstance(in_features, (int, np.integer)):
+            raise TypeError(f"in_features must be an int, got {type(in_features).__name__}")
+        self._handle = _swquant.layer_stats_new(int(in_features))
+        self._in_features = int(in_features)
+        self._lock = threading.Lock()
+
+    @property
+    def in_features(self) -> int:
+        return self._in_features
+
+    def observe(self, x: Any) -> None:
+        """Adds a batch of inputs, [tokens, in_features] (1-D: one token). Raises ``QuantizationError``
+        for NaN or Inf and ValueError for another feature count."""
+        matrix, code, rows, cols = as_matrix(x, None, "x")
+        if cols != self._in_features:
+            raise ValueError(f"x has {cols} features, these statistics {self._in_features}")
+        with self._lock:
+            _swquant.layer_stats_observe(self._handle, matrix, code, rows, cols)
+
+    def merge(self, other: "LayerStats") -> None:
+        """Adds ``other``'s statistics (same in_features), as if these had seen its batches too."""
+        if not isinstance(other, LayerStats):
+            raise TypeError(f"expected swquant.LayerStats, got {type(other).__name__}")
+        if other is self:
+            raise ValueError("statistics cannot merge into themselves")
+        with self._lock, other._lock:
+            _swquant.layer_stats_merge(self._handle, other._handle)
+
+    def _read(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        k = self._in_features
+        gram, mean_abs, mean_sq = np.empty((k, k)), np.empty(k), np.empty(k)
+        with self._lock:
+            count = _swquant.layer_stats_read(self._handle, gram, mean_abs, mean_sq)
+        return gram, mean_abs, mean_sq, count
+
+    @property
+    def gram(self) -> np.ndarray:
+        """``X^T X`` over every observed row, float64 [in_features, in_features]."""
+        return self._read()[0]
+
+    @property
+    def mean_abs(self) -> np.ndarray:
+        """Mean ``|x|`` per input channel (float64; zeros before any data)."""
+        return self._read()[1]
+
+    @property
+    def mean_sq(self) -> np.ndarray:
+        """Mean ``x^2`` per input channel (float64; zeros before any data)."""
+        return self._read()[2]
+
+    @property
+    def count(self) -> int:
+        """Rows (tokens) observed."""
+        return self._read()[3]
+
+    def to_bytes(self) -> bytes:
+        with self._lock:
+            return _swquant.layer_stats_serialize(self._handle)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "LayerStats":
+        """Statistics restored from ``to_bytes()``; raises ``QuantizationError`` for other bytes."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"expected bytes, got {type(data).__name__}")
+        stats = cls.__new__(cls)
+        stats._handle = _swquant.layer_stats_deserialize(bytes(data))
+        stats._in_features = int(np.frombuffer(bytes(data)[8:12], "<u4")[0])
+        stats._lock = threading.Lock()
+        return stats
+
+    def __repr__(self) -> str:
+        return f"LayerStats(in_features={self._in_features}, count={self.count})"
