@@ -158,6 +158,12 @@ swq_status swq_compute_qparams(const void *data, int32_t dtype, int64_t rows, in
 swq_status swq_quantize(const void *data, int32_t dtype, int64_t rows, int64_t cols,
                         const swq_scheme *scheme, swq_qtensor **out);
 
+/** swq_quantize with a clipping search per row or group: the range shrink in 1, 0.975, ..., 0.5 that
+ *  minimises the quantization error weighted by importance[cols] (one weight per column, e.g. the mean x^2
+ *  of each input channel; NULL weighs all equally). Needs SWQ_PER_GROUP or SWQ_PER_CHANNEL with axis 0. */
+swq_status swq_quantize_clip_search(const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                                    const swq_scheme *scheme, const float *importance, swq_qtensor **out);
+
 /** Releases a tensor. NULL is allowed and ignored. */
 void swq_qtensor_free(swq_qtensor *tensor);
 

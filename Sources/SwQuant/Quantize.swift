@@ -20,6 +20,44 @@ extension QuantizedTensor {
     }
 }
 
+extension QuantizedTensor {
+    /// Quantizes with a clipping search per group or row (see `_ClipSearch`): for each, the range shrink
+    /// in 1, 0.975, ..., 0.5 that minimises the quantization error weighted by `importance` (one weight
+    /// per column, e.g. the mean `x²` of each input channel from `LayerStats`; nil weighs all equally).
+    /// Needs a per-row or per-group scheme; throws as `init(quantizing:scheme:)` does, and `.shape` for
+    /// an importance of another length or `.invalidArgument` for a negative or non-finite weight.
+    public init(quantizing source: TensorView, scheme: QuantScheme, clipSearchWithImportance importance: [Float]?) throws(QuantError) {
+        let scheme = try scheme.validated()
+        guard _ParamLayout(scheme, cols: source.cols).isPerRun else {
+            throw QuantError(.invalidArgument, "clip search needs a per-row or per-group scheme")
+        }
+        if let importance {
+            guard importance.count == source.cols else {
+                throw QuantError(.shape, "importance has \(importance.count) values, the tensor \(source.cols) columns")
+            }
+            guard importance.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw QuantError(.invalidArgument, "importance weights must be finite and non-negative")
+            }
+        }
+        let rowStride = _BitPacking.byteCount(count: source.cols, bits: scheme.bits)
+        var packed = [UInt8](repeating: 0, count: source.rows * rowStride)
+        let params = try packed.withUnsafeMutableBufferPointer { out throws(QuantError) in
+            try _withOptionalBuffer(importance) { weights throws(QuantError) in
+                try _quantizeRuns(source, scheme, into: out.baseAddress!, search: _ClipSearch(importance: weights))
+            }
+        }
+        self.init(rows: source.rows, cols: source.cols, scheme: scheme, packed: packed,
+                  scales: params.map(\.scale), zeroPoints: params.map(\.zeroPoint))
+    }
+}
+
+/// Calls `body` with the array's base address, or nil for a nil array.
+func _withOptionalBuffer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) throws(QuantError) -> R) throws(QuantError) -> R {
+    guard let values else { return try body(nil) }
+    let result = values.withUnsafeBufferPointer { buffer in Result { () throws(QuantError) in try body(buffer.baseAddress) } }
+    return try result.get()
+}
+
 /// The scheme's parameters for `source`, in `qparamCount` order.
 func _computeQParams(_ source: TensorView, _ scheme: QuantScheme) throws(QuantError) -> [QuantParams] {
     let range: [(min: Float, max: Float)]
@@ -37,7 +75,8 @@ func _computeQParams(_ source: TensorView, _ scheme: QuantScheme) throws(QuantEr
 /// Per-group and per-row quantization in one pass over the data: for each run of a row, its range,
 /// its parameters, then its codes, while the run is in the L1 cache. With `out` nil, only the
 /// parameters are computed.
-func _quantizeRuns(_ source: TensorView, _ scheme: QuantScheme, into out: UnsafeMutablePointer<UInt8>?) throws(QuantError) -> [QuantParams] {
+func _quantizeRuns(_ source: TensorView, _ scheme: QuantScheme, into out: UnsafeMutablePointer<UInt8>?,
+                   search: _ClipSearch? = nil) throws(QuantError) -> [QuantParams] {
     let bits = scheme.bits, qmin = scheme.qmin, qmax = scheme.qmax
     let rowStride = _BitPacking.byteCount(count: source.cols, bits: bits)
     let layout = _ParamLayout(scheme, cols: source.cols)
@@ -52,7 +91,13 @@ func _quantizeRuns(_ source: TensorView, _ scheme: QuantScheme, into out: Unsafe
                     try layout.forEachRun(row: row, columns: columns) { offset, count, index throws(QuantError) in
                         let range = _minMax(x + offset, count)
                         guard range.finite else { throw _nonFiniteError(source) }
-                        let p = try scheme._qparams(min: range.min, max: range.max)
+                        let p: QuantParams
+                        if let search {
+                            p = try search.params(x + offset, count, column: columns.lowerBound + offset, scheme: scheme,
+                                                  min: range.min, max: range.max)
+                        } else {
+                            p = try scheme._qparams(min: range.min, max: range.max)
+                        }
                         params[index] = p
                         if out != nil { _quantizeSpan(x + offset, count, p, qmin: qmin, qmax: qmax, into: codes + offset) }
                     }

@@ -29,6 +29,22 @@ public func swq_quantize(
 }
 
 @c @implementation
+public func swq_quantize_clip_search(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64,
+    _ scheme: UnsafePointer<swq_scheme>?, _ importance: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let view = try _view(data, dtype, rows, cols)
+        let weights = importance.map { Array(UnsafeBufferPointer(start: $0, count: view.cols)) }
+        let tensor = try QuantizedTensor(quantizing: view, scheme: scheme, clipSearchWithImportance: weights)
+        out.pointee = _QTensorBox(tensor).handle
+    }
+}
+
+@c @implementation
 public func swq_qtensor_free(_ tensor: OpaquePointer?) {
     guard let tensor else { return }
     Unmanaged<_QTensorBox>.fromOpaque(UnsafeRawPointer(tensor)).release()

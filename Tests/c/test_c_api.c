@@ -367,6 +367,37 @@ static void test_layer_stats(void) {
     free(bytes);
 }
 
+/* Clip search: NULL importance equals all-ones importance; the error never exceeds plain RTN's. */
+static void test_clip_search(void) {
+    enum { ROWS = 4, COLS = 96 };
+    float w[ROWS * COLS], ones[COLS], plain_out[ROWS * COLS], searched_out[ROWS * COLS];
+    swq_scheme s = scheme(3, 0, SWQ_PER_GROUP, 32);
+    swq_qtensor *uniform = NULL, *weighted = NULL, *plain = NULL;
+    const uint8_t *pu, *pw;
+    int64_t nu, nw, i;
+    double plain_error = 0, searched_error = 0;
+    fill(w, ROWS * COLS, 17);
+    for (i = 0; i < COLS; i++) ones[i] = 1.0f;
+    CHECK(swq_quantize_clip_search(w, SWQ_DTYPE_F32, ROWS, COLS, &s, NULL, &uniform) == SWQ_OK);
+    CHECK(swq_quantize_clip_search(w, SWQ_DTYPE_F32, ROWS, COLS, &s, ones, &weighted) == SWQ_OK);
+    CHECK(swq_quantize(w, SWQ_DTYPE_F32, ROWS, COLS, &s, &plain) == SWQ_OK);
+    swq_qtensor_packed(uniform, &pu, &nu, NULL);
+    swq_qtensor_packed(weighted, &pw, &nw, NULL);
+    CHECK(nu == nw && memcmp(pu, pw, (size_t)nu) == 0);
+    CHECK(swq_dequantize(plain, SWQ_DTYPE_F32, plain_out, ROWS * COLS) == SWQ_OK);
+    CHECK(swq_dequantize(uniform, SWQ_DTYPE_F32, searched_out, ROWS * COLS) == SWQ_OK);
+    for (i = 0; i < ROWS * COLS; i++) {
+        plain_error += ((double)w[i] - plain_out[i]) * ((double)w[i] - plain_out[i]);
+        searched_error += ((double)w[i] - searched_out[i]) * ((double)w[i] - searched_out[i]);
+    }
+    CHECK(searched_error <= plain_error);
+    swq_qtensor_free(plain);
+    s.granularity = SWQ_PER_TENSOR;
+    CHECK(swq_quantize_clip_search(w, SWQ_DTYPE_F32, ROWS, COLS, &s, NULL, &plain) == SWQ_ERR_INVALID_ARGUMENT && plain == NULL);
+    swq_qtensor_free(uniform);
+    swq_qtensor_free(weighted);
+}
+
 static void *read_error(void *result) {
     *(int *)result = strcmp(swq_last_error(), "") == 0;
     return NULL;
@@ -428,6 +459,7 @@ int main(void) {
     test_matmul();
     test_observer();
     test_layer_stats();
+    test_clip_search();
     test_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

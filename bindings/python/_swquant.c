@@ -119,6 +119,39 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* quantize_clip_search(data, dtype, rows, cols, scheme, importance_or_None) -> capsule */
+static PyObject *py_quantize_clip_search(PyObject *self, PyObject *args) {
+    PyObject *data, *scheme_tuple, *importance_obj, *result = NULL;
+    int dtype, has_importance;
+    long long rows, cols;
+    swq_scheme scheme;
+    swq_qtensor *tensor = NULL;
+    swq_status status;
+    Py_buffer view, importance;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOO", &data, &dtype, &rows, &cols, &scheme_tuple, &importance_obj)) return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    has_importance = importance_obj != Py_None;
+    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "data")) return NULL;
+    if (has_importance && !get_buffer(importance_obj, &importance, 4, cols, 0, "importance")) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_quantize_clip_search(view.buf, dtype, rows, cols, &scheme, has_importance ? importance.buf : NULL, &tensor);
+    Py_END_ALLOW_THREADS
+    if (has_importance) PyBuffer_Release(&importance);
+    PyBuffer_Release(&view);
+    if (status != SWQ_OK) return raise_status(status);
+    result = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
+    if (!result) swq_qtensor_free(tensor);
+    return result;
+}
+
 /* info(capsule) -> (rows, cols, scheme, qparam_count, row_stride, nbytes, bits_per_weight) */
 static PyObject *py_info(PyObject *self, PyObject *capsule) {
     swq_qtensor *tensor = tensor_from_capsule(capsule);
@@ -772,6 +805,8 @@ static PyMethodDef methods[] = {
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "Set the worker thread count (0: default)."},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, "The worker thread count."},
     {"quantize", py_quantize, METH_VARARGS, "quantize(data, dtype, rows, cols, scheme) -> capsule"},
+    {"quantize_clip_search", py_quantize_clip_search, METH_VARARGS,
+     "quantize_clip_search(data, dtype, rows, cols, scheme, importance_or_None) -> capsule"},
     {"info", py_info, METH_O, "info(capsule) -> (rows, cols, scheme, qparam_count, row_stride, nbytes, bpw)"},
     {"packed", py_packed, METH_O, "packed(capsule) -> bytes"},
     {"qparams", py_qparams, METH_VARARGS, "qparams(capsule, scales_out, zero_points_out)"},

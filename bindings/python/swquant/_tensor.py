@@ -128,7 +128,8 @@ class QuantizedTensor:
 
 def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
              per_tensor: bool = False, axis: int = 0, signed: bool | None = None,
-             scale_dtype: Any = "float32", dtype: str | None = None) -> QuantizedTensor:
+             scale_dtype: Any = "float32", dtype: str | None = None, clip_search: bool = False,
+             importance: Any = None) -> QuantizedTensor:
     """Quantizes a 1-D or 2-D tensor with scales and zero points computed from its values.
 
     ``q = clip(rint(w / scale) + zero_point, qmin, qmax)`` with round-half-to-even.
@@ -146,6 +147,10 @@ def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: boo
         signed: code grid; defaults to signed for symmetric and unsigned for affine schemes.
         scale_dtype: "float32" or "float16" (scales rounded up to float16, so the range never shrinks).
         dtype: "bfloat16" when ``w`` holds raw bfloat16 bit patterns as uint16.
+        clip_search: per group (or row), pick the range shrink in 1, 0.975, ..., 0.5 with the least
+            quantization error, as AWQ and llama.cpp do (per-row and per-group schemes).
+        importance: weights of that error, one per column (an imatrix: e.g. ``LayerStats.mean_sq``);
+            implies ``clip_search``.
 
     Raises:
         TypeError: for a non-numeric array or a wrongly typed option.
@@ -159,7 +164,13 @@ def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: boo
                          scale_dtype=scale_dtype)
     shape = np.shape(w)
     matrix, code, rows, cols = as_matrix(w, dtype, "w")
-    handle = _swquant.quantize(matrix, code, rows, cols, scheme.native())
+    if clip_search or importance is not None:
+        weights = None if importance is None else np.ascontiguousarray(importance, dtype=np.float32)
+        if weights is not None and weights.shape != (cols,):
+            raise ValueError(f"importance must have one value per column ({cols}), got shape {weights.shape}")
+        handle = _swquant.quantize_clip_search(matrix, code, rows, cols, scheme.native(), weights)
+    else:
+        handle = _swquant.quantize(matrix, code, rows, cols, scheme.native())
     return QuantizedTensor(handle, tuple(shape))
 
 
