@@ -359,6 +359,16 @@ swq_status swq_layer_stats_serialize(const swq_layer_stats *stats, uint8_t *out,
 /** Statistics restored from swq_layer_stats_serialize bytes. */
 swq_status swq_layer_stats_deserialize(const uint8_t *bytes, int64_t size, swq_layer_stats **out);
 
+/**
+ * GPTQ: quantizes weights ([rows, cols] of `dtype`, rows = outputs) column by column, spreading each
+ * column's rounding error over the columns not yet quantized through the inverse of H = X^T X from `stats`
+ * (in_features == cols) with damp * mean(diag H) added to its diagonal (0.01 is usual). act_order != 0
+ * sweeps columns by decreasing diag H with group parameters from the original weights. Per-tensor,
+ * per-row and per-group schemes. SWQ_ERR_INVALID_ARGUMENT when H is not positive definite.
+ */
+swq_status swq_gptq(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
+                    const swq_layer_stats *stats, double damp, int32_t act_order, swq_qtensor **out);
+
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */
 swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,

@@ -78,3 +78,18 @@ public func swq_layer_stats_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: 
         out.pointee = try LayerStats(serialized: data).handle
     }
 }
+
+@c @implementation
+public func swq_gptq(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
+    _ stats: OpaquePointer?, _ damp: Double, _ actOrder: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let tensor = try QuantizedTensor(gptq: _view(data, dtype, rows, cols), stats: LayerStats.borrow(stats),
+                                         scheme: scheme, damp: damp, actOrder: actOrder != 0)
+        out.pointee = _QTensorBox(tensor).handle
+    }
+}

@@ -361,6 +361,21 @@ static void test_layer_stats(void) {
     CHECK(swq_layer_stats_read(stats, gram, 9, NULL, NULL) == SWQ_OK && gram[4] == 40);
     CHECK(swq_layer_stats_deserialize(bytes, size - 1, &other) == SWQ_ERR_INVALID_ARGUMENT && other == NULL);
     CHECK(swq_layer_stats_new(0, &other) == SWQ_ERR_INVALID_ARGUMENT);
+    {
+        /* GPTQ on a 2 x 3 layer with these statistics: valid output, checked shapes. */
+        const float w[6] = {0.5f, -1.0f, 0.25f, 2.0f, 0.0f, -0.75f};
+        swq_scheme s = scheme(4, 0, SWQ_PER_CHANNEL, 0);
+        swq_qtensor *q = NULL;
+        float restored[6];
+        int i, close = 1;
+        CHECK(swq_gptq(w, SWQ_DTYPE_F32, 2, 3, &s, stats, 0.01, 0, &q) == SWQ_OK);
+        CHECK(swq_dequantize(q, SWQ_DTYPE_F32, restored, 6) == SWQ_OK);
+        for (i = 0; i < 6; i++) close &= fabsf(restored[i] - w[i]) < 0.5f;
+        CHECK(close);
+        swq_qtensor_free(q);
+        CHECK(swq_gptq(w, SWQ_DTYPE_F32, 3, 2, &s, stats, 0.01, 0, &q) == SWQ_ERR_SHAPE && q == NULL);
+        CHECK(swq_gptq(w, SWQ_DTYPE_F32, 2, 3, &s, NULL, 0.01, 0, &q) == SWQ_ERR_NULL_POINTER);
+    }
     swq_layer_stats_free(stats);
     swq_layer_stats_free(restored);
     swq_layer_stats_free(NULL);

@@ -793,6 +793,37 @@ static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data_obj) 
     return wrap_stats(stats);
 }
 
+/* gptq(data, dtype, rows, cols, scheme, stats_capsule, damp, act_order) -> tensor capsule */
+static PyObject *py_gptq(PyObject *self, PyObject *args) {
+    PyObject *data, *scheme_tuple, *stats_obj, *result;
+    int dtype, act_order;
+    long long rows, cols;
+    double damp;
+    swq_scheme scheme;
+    swq_layer_stats *stats;
+    swq_qtensor *tensor = NULL;
+    swq_status status;
+    Py_buffer view;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOOdi", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &damp, &act_order))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    if (!(stats = stats_from_capsule(stats_obj))) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "w")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_gptq(view.buf, dtype, rows, cols, &scheme, stats, damp, act_order, &tensor);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (status != SWQ_OK) return raise_status(status);
+    result = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
+    if (!result) swq_qtensor_free(tensor);
+    return result;
+}
+
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -826,6 +857,7 @@ static PyMethodDef methods[] = {
     {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
      "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},
     {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
+    {"gptq", py_gptq, METH_VARARGS, "gptq(data, dtype, rows, cols, scheme, stats, damp, act_order) -> capsule"},
     {"layer_stats_new", py_layer_stats_new, METH_VARARGS, "layer_stats_new(in_features) -> capsule"},
     {"layer_stats_observe", py_layer_stats_observe, METH_VARARGS, "layer_stats_observe(capsule, data, dtype, rows, cols)"},
     {"layer_stats_merge", py_layer_stats_merge, METH_VARARGS, "layer_stats_merge(into, other)"},

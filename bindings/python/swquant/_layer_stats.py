@@ -9,6 +9,8 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import as_matrix
+from ._scheme import Scheme
+from ._tensor import QuantizedTensor
 
 
 class LayerStats:
@@ -95,3 +97,23 @@ class LayerStats:
 
     def __repr__(self) -> str:
         return f"LayerStats(in_features={self._in_features}, count={self.count})"
+
+
+def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
+         damp: float = 0.01, act_order: bool = False, per_tensor: bool = False, signed: bool | None = None,
+         scale_dtype: Any = "float32") -> QuantizedTensor:
+    """GPTQ: quantizes ``w`` ([out_features, in_features]) column by column, spreading each column's
+    rounding error over the columns still to come through the inverse Hessian ``X^T X`` of the layer's
+    inputs (``stats``), plus ``damp * mean(diag)``. ``act_order`` sweeps columns by decreasing ``diag``
+    with group parameters from the original weights. Returns a ``QuantizedTensor`` like ``quantize``.
+    """
+    if not isinstance(stats, LayerStats):
+        raise TypeError(f"stats must be a swquant.LayerStats, got {type(stats).__name__}")
+    scheme = Scheme.make(bits, group_size, symmetric, per_tensor=per_tensor, signed=signed, scale_dtype=scale_dtype)
+    shape = np.shape(w)
+    if len(shape) != 2:
+        raise ValueError(f"w must be 2-D [out_features, in_features], got shape {shape}")
+    matrix, code, rows, cols = as_matrix(w, None, "w")
+    with stats._lock:
+        handle = _swquant.gptq(matrix, code, rows, cols, scheme.native(), stats._handle, float(damp), int(bool(act_order)))
+    return QuantizedTensor(handle, tuple(shape))
