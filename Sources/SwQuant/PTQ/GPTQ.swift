@@ -122,24 +122,34 @@ extension QuantizedTensor {
 /// (row-major `k x k`, float64); throws `.invalidArgument` when `A` is not positive definite.
 func _inverseCholeskyUpper(_ a: [Double], _ k: Int) throws(QuantError) -> [Double] {
     let l = try _cholesky(a, k)
-    // L⁻¹ by forward substitution, column by column.
-    var inverse = [Double](repeating: 0, count: k * k)
-    for c in 0..<k {
-        inverse[c * k + c] = 1 / l[c * k + c]
-        for i in (c + 1)..<Swift.max(c + 1, k) {
-            var sum = 0.0
-            for j in c..<i { sum += l[i * k + j] * inverse[j * k + c] }
-            inverse[i * k + c] = -sum / l[i * k + i]
+    // (L⁻¹)ᵀ, row c holding column c of L⁻¹, by forward substitution (rows contiguous for the dots).
+    var inverseT = [Double](repeating: 0, count: k * k)
+    l.withUnsafeBufferPointer { l in
+        inverseT.withUnsafeMutableBufferPointer { t in
+            _parallelForRanges(itemCount: k) { columns in
+                for c in columns {
+                    let row = t.baseAddress! + c * k
+                    row[c] = 1 / l[c * k + c]
+                    for i in (c + 1)..<Swift.max(c + 1, k) {
+                        row[i] = -_dotDouble(l.baseAddress! + i * k + c, row + c, i - c) / l[i * k + i]
+                    }
+                }
+            }
         }
     }
-    // A⁻¹ = L⁻ᵀ L⁻¹.
+    // A⁻¹ = L⁻ᵀ L⁻¹: entry (i, j) sums over m >= max(i, j) of (L⁻¹)[m][i] (L⁻¹)[m][j].
     var ainv = [Double](repeating: 0, count: k * k)
-    for i in 0..<k {
-        for j in i..<k {
-            var sum = 0.0
-            for m in j..<k { sum += inverse[m * k + i] * inverse[m * k + j] }
-            ainv[i * k + j] = sum
-            ainv[j * k + i] = sum
+    inverseT.withUnsafeBufferPointer { t in
+        ainv.withUnsafeMutableBufferPointer { ainv in
+            _parallelForRanges(itemCount: k) { rows in
+                for i in rows {
+                    for j in i..<k {
+                        let sum = _dotDouble(t.baseAddress! + i * k + j, t.baseAddress! + j * k + j, k - j)
+                        ainv[i * k + j] = sum
+                        ainv[j * k + i] = sum
+                    }
+                }
+            }
         }
     }
     // A⁻¹ = L₂L₂ᵀ, so U = L₂ᵀ.
@@ -152,19 +162,42 @@ func _inverseCholeskyUpper(_ a: [Double], _ k: Int) throws(QuantError) -> [Doubl
 /// The lower Cholesky factor of a symmetric positive definite matrix (row-major, float64).
 func _cholesky(_ a: [Double], _ k: Int) throws(QuantError) -> [Double] {
     var l = [Double](repeating: 0, count: k * k)
-    for i in 0..<k {
-        for j in 0...i {
-            var sum = a[i * k + j]
-            for m in 0..<j { sum -= l[i * k + m] * l[j * k + m] }
-            if i == j {
-                guard sum > 0, sum.isFinite else {
-                    throw QuantError(.invalidArgument, "the Hessian is not positive definite; raise damp")
+    try l.withUnsafeMutableBufferPointer { l throws(QuantError) in
+        let base = l.baseAddress!
+        for j in 0..<k {
+            // Column j: the diagonal first, then the rows below it (independent of each other).
+            let diagonal = a[j * k + j] - _dotDouble(base + j * k, base + j * k, j)
+            guard diagonal > 0, diagonal.isFinite else {
+                throw QuantError(.invalidArgument, "the Hessian is not positive definite; raise damp")
+            }
+            let pivot = diagonal.squareRoot()
+            base[j * k + j] = pivot
+            a.withUnsafeBufferPointer { a in
+                _parallelForRanges(itemCount: k - j - 1) { rows in
+                    for offset in rows {
+                        let i = j + 1 + offset
+                        base[i * k + j] = (a[i * k + j] - _dotDouble(base + i * k, base + j * k, j)) / pivot
+                    }
                 }
-                l[i * k + i] = sum.squareRoot()
-            } else {
-                l[i * k + j] = sum / l[j * k + j]
             }
         }
     }
     return l
+}
+
+/// `sum a[i] * b[i]` over `count` doubles with eight-lane accumulators (a fixed order).
+@inline(__always)
+func _dotDouble(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
+    var sum = SIMD8<Double>()
+    var i = 0
+    while i + 8 <= count {
+        sum += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Double>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Double>.self)
+        i += 8
+    }
+    var total = sum.sum()
+    while i < count {
+        total += a[i] * b[i]
+        i += 1
+    }
+    return total
 }
