@@ -369,6 +369,17 @@ swq_status swq_layer_stats_deserialize(const uint8_t *bytes, int64_t size, swq_l
 swq_status swq_gptq(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
                     const swq_layer_stats *stats, double damp, int32_t act_order, swq_qtensor **out);
 
+/**
+ * AWQ: for alpha in 0, 1/grid, ..., (grid-1)/grid, scales the weight columns by s = mean|x|^alpha (from
+ * `stats`, normalised by sqrt(max(s) min(s))), quantizes, and keeps the alpha whose layer output error on
+ * the calibration data (through X^T X) is least; clip_search != 0 adds a clipping search to the final
+ * quantization. *out receives the quantized W diag(s): its inputs must be divided by channel_scales
+ * (written to channel_scales[cols]) or the division folded into the previous operation. *alpha may be NULL.
+ */
+swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
+                   const swq_layer_stats *stats, int32_t grid, int32_t clip_search, float *channel_scales,
+                   double *alpha, swq_qtensor **out);
+
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */
 swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,

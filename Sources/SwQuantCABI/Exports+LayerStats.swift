@@ -93,3 +93,22 @@ public func swq_gptq(
         out.pointee = _QTensorBox(tensor).handle
     }
 }
+
+@c @implementation
+public func swq_awq(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
+    _ stats: OpaquePointer?, _ grid: Int32, _ clipSearch: Int32, _ channelScales: UnsafeMutablePointer<Float>?,
+    _ alpha: UnsafeMutablePointer<Double>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let channelScales = try _required(channelScales, "channel_scales")
+        let result = try awq(_view(data, dtype, rows, cols), stats: LayerStats.borrow(stats), scheme: scheme,
+                             grid: Int(grid), clipSearch: clipSearch != 0)
+        try _copy(result.channelScales, to: channelScales, capacity: cols)
+        alpha?.pointee = result.alpha
+        out.pointee = _QTensorBox(result.tensor).handle
+    }
+}

@@ -375,6 +375,14 @@ static void test_layer_stats(void) {
         swq_qtensor_free(q);
         CHECK(swq_gptq(w, SWQ_DTYPE_F32, 3, 2, &s, stats, 0.01, 0, &q) == SWQ_ERR_SHAPE && q == NULL);
         CHECK(swq_gptq(w, SWQ_DTYPE_F32, 2, 3, &s, NULL, 0.01, 0, &q) == SWQ_ERR_NULL_POINTER);
+        {
+            float channel_scales[3] = {0, 0, 0};
+            double alpha = -1;
+            CHECK(swq_awq(w, SWQ_DTYPE_F32, 2, 3, &s, stats, 1, 0, channel_scales, &alpha, &q) == SWQ_OK);
+            CHECK(alpha == 0 && channel_scales[0] == 1 && channel_scales[2] == 1);
+            swq_qtensor_free(q);
+            CHECK(swq_awq(w, SWQ_DTYPE_F32, 2, 3, &s, stats, 0, 0, channel_scales, &alpha, &q) == SWQ_ERR_INVALID_ARGUMENT);
+        }
     }
     swq_layer_stats_free(stats);
     swq_layer_stats_free(restored);

@@ -824,6 +824,46 @@ static PyObject *py_gptq(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* awq(data, dtype, rows, cols, scheme, stats_capsule, grid, clip_search, scales_out) -> (capsule, alpha) */
+static PyObject *py_awq(PyObject *self, PyObject *args) {
+    PyObject *data, *scheme_tuple, *stats_obj, *scales_obj, *capsule;
+    int dtype, grid, clip_search;
+    long long rows, cols;
+    double alpha = 0;
+    swq_scheme scheme;
+    swq_layer_stats *stats;
+    swq_qtensor *tensor = NULL;
+    swq_status status;
+    Py_buffer view, scales;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OiLLOOiiO", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &grid,
+                          &clip_search, &scales_obj))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    if (!(stats = stats_from_capsule(stats_obj))) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "w")) return NULL;
+    if (!get_buffer(scales_obj, &scales, 4, cols, 1, "channel_scales")) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_awq(view.buf, dtype, rows, cols, &scheme, stats, grid, clip_search, scales.buf, &alpha, &tensor);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&scales);
+    PyBuffer_Release(&view);
+    if (status != SWQ_OK) return raise_status(status);
+    capsule = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
+    if (!capsule) {
+        swq_qtensor_free(tensor);
+        return NULL;
+    }
+    return Py_BuildValue("(Nd)", capsule, alpha);
+}
+
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -857,6 +897,7 @@ static PyMethodDef methods[] = {
     {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
      "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},
     {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
+    {"awq", py_awq, METH_VARARGS, "awq(data, dtype, rows, cols, scheme, stats, grid, clip_search, scales_out)"},
     {"gptq", py_gptq, METH_VARARGS, "gptq(data, dtype, rows, cols, scheme, stats, damp, act_order) -> capsule"},
     {"layer_stats_new", py_layer_stats_new, METH_VARARGS, "layer_stats_new(in_features) -> capsule"},
     {"layer_stats_observe", py_layer_stats_observe, METH_VARARGS, "layer_stats_observe(capsule, data, dtype, rows, cols)"},

@@ -117,3 +117,27 @@ def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128,
     with stats._lock:
         handle = _swquant.gptq(matrix, code, rows, cols, scheme.native(), stats._handle, float(damp), int(bool(act_order)))
     return QuantizedTensor(handle, tuple(shape))
+
+
+def awq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
+        grid: int = 20, clip_search: bool = True, signed: bool | None = None,
+        scale_dtype: Any = "float32") -> tuple[QuantizedTensor, np.ndarray]:
+    """AWQ: scales the input channels of ``w`` ([out_features, in_features]) by ``s = mean|x|^alpha``
+    (normalised), alpha searched on ``grid`` points in [0, 1) to minimise the layer's output error on the
+    calibration data (through ``stats.gram``), then quantizes ``w * s`` (with a clipping search).
+
+    Returns ``(q, s)``: ``q`` quantizes ``w * s``, so the layer computes ``(x / s) @ q.dequantize().T``; fold
+    ``1 / s`` into the previous operation (e.g. a norm's weights) or divide the activations.
+    """
+    if not isinstance(stats, LayerStats):
+        raise TypeError(f"stats must be a swquant.LayerStats, got {type(stats).__name__}")
+    scheme = Scheme.make(bits, group_size, symmetric, signed=signed, scale_dtype=scale_dtype)
+    shape = np.shape(w)
+    if len(shape) != 2:
+        raise ValueError(f"w must be 2-D [out_features, in_features], got shape {shape}")
+    matrix, code, rows, cols = as_matrix(w, None, "w")
+    scales = np.empty(cols, np.float32)
+    with stats._lock:
+        handle, alpha = _swquant.awq(matrix, code, rows, cols, scheme.native(), stats._handle, int(grid),
+                                     int(bool(clip_search)), scales)
+    return QuantizedTensor(handle, tuple(shape)), scales

@@ -1,0 +1,88 @@
+"""AWQ against a float64 numpy implementation of the same search, the alpha = 0 case, and output error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import swquant
+
+
+def outlier_inputs(rng, tokens, k, seed=0):
+    """Activations with a few channels much larger than the rest (the distribution AWQ targets), the same
+    distribution for every `rng`."""
+    channel = np.random.default_rng(seed).uniform(0.3, 1.0, size=k)
+    channel[:: max(1, k // 8)] *= 20
+    return (rng.standard_normal((tokens, k)) * channel).astype(np.float32)
+
+
+def stats_of(x):
+    stats = swquant.LayerStats(x.shape[1])
+    stats.observe(x)
+    return stats
+
+
+def awq_reference(w, stats, bits, group, grid):
+    """The alpha search in numpy: scales from mean|x|, RTN of w * s (swquant.quantize, the quantizer under
+    test elsewhere), output error through X^T X in float64."""
+    mean_abs, h = stats.mean_abs, stats.gram
+    best = None
+    for step in range(grid):
+        alpha = step / grid
+        raw = np.maximum(np.power(np.maximum(mean_abs, 0), alpha), 1e-4)
+        scales = (raw / np.sqrt(raw.max() * raw.min())).astype(np.float32)
+        q = swquant.quantize(w * scales, bits=bits, group_size=group).dequantize()
+        delta = w.astype(np.float64) - (q / scales).astype(np.float64)
+        error = float(np.sum((delta @ h) * delta))
+        if best is None or error < best[0]:
+            best = (error, alpha, scales)
+    return best
+
+
+def test_alpha_search_matches_the_reference():
+    rng = np.random.default_rng(1)
+    w = (rng.standard_t(df=4, size=(32, 128)) * 0.05).astype(np.float32)
+    stats = stats_of(outlier_inputs(rng, 512, 128))
+    q, scales = swquant.awq(w, stats, bits=3, group_size=32, grid=10, clip_search=False)
+    _, alpha, expected = awq_reference(w, stats, 3, 32, 10)
+    np.testing.assert_allclose(scales, expected, rtol=1e-6)
+    np.testing.assert_array_equal(q.dequantize(), swquant.quantize(w * scales, bits=3, group_size=32).dequantize())
+    assert alpha > 0  # the outlier channels make scaling worth it
+
+
+@pytest.mark.parametrize("clip_search", [False, True])
+def test_alpha_zero_is_round_to_nearest(clip_search):
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((8, 64)).astype(np.float32)
+    stats = stats_of(rng.standard_normal((64, 64)).astype(np.float32))
+    q, scales = swquant.awq(w, stats, bits=4, group_size=16, grid=1, clip_search=clip_search)
+    np.testing.assert_array_equal(scales, np.ones(64, np.float32))
+    if clip_search:
+        # the final clip search weighs columns by mean x^2 / s^2 = mean x^2 here
+        expected = swquant.quantize(w, bits=4, group_size=16, importance=stats.mean_sq.astype(np.float32))
+    else:
+        expected = swquant.quantize(w, bits=4, group_size=16)
+    np.testing.assert_array_equal(q.packed, expected.packed)
+
+
+@pytest.mark.parametrize("bits,group", [(3, 32), (4, 64)])
+def test_lower_output_error_than_round_to_nearest_on_held_out_data(bits, group):
+    rng = np.random.default_rng(3)
+    w = (rng.standard_t(df=4, size=(64, 128)) * 0.05).astype(np.float32)
+    stats = stats_of(outlier_inputs(rng, 512, 128))
+    held_out = outlier_inputs(np.random.default_rng(4), 256, 128).astype(np.float64)
+    reference = held_out @ w.T.astype(np.float64)
+    rtn = np.mean((held_out @ swquant.quantize(w, bits=bits, group_size=group).dequantize().T - reference) ** 2)
+    q, scales = swquant.awq(w, stats, bits=bits, group_size=group)
+    awq_out = (held_out / scales) @ q.dequantize().T.astype(np.float64)
+    assert np.mean((awq_out - reference) ** 2) < 0.8 * rtn
+
+
+def test_bad_input():
+    w = np.ones((4, 8), np.float32)
+    with pytest.raises(swquant.QuantizationError, match="input features"):
+        swquant.awq(w, swquant.LayerStats(9))
+    with pytest.raises(swquant.QuantizationError, match="not seen"):
+        swquant.awq(w, swquant.LayerStats(8))
+    with pytest.raises(swquant.QuantizationError, match="grid"):
+        swquant.awq(w, stats_of(np.ones((2, 8), np.float32)), group_size=4, grid=0)
