@@ -380,6 +380,12 @@ swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, 
                    const swq_layer_stats *stats, int32_t grid, int32_t clip_search, float *channel_scales,
                    double *alpha, swq_qtensor **out);
 
+/** SmoothQuant migration scales: scales[j] = act_absmax[j]^alpha / max_i |w[i][j]|^(1 - alpha) for the
+ *  weights ([rows, cols] of `dtype`), 1 where either maximum is 0; act_absmax and scales hold cols values.
+ *  The layer computes (x / s) (W diag(s))^T. alpha in [0, 1] (0.5 is usual). */
+swq_status swq_smoothquant_scales(const float *act_absmax, const void *weights, int32_t dtype, int64_t rows,
+                                  int64_t cols, double alpha, float *scales);
+
 /** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
  *  fixed order, so the result does not depend on the thread count. */
 swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,

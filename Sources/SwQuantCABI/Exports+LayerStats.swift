@@ -112,3 +112,16 @@ public func swq_awq(
         out.pointee = _QTensorBox(result.tensor).handle
     }
 }
+
+@c @implementation
+public func swq_smoothquant_scales(
+    _ actAbsMax: UnsafePointer<Float>?, _ weights: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64,
+    _ alpha: Double, _ scales: UnsafeMutablePointer<Float>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let view = try _view(weights, dtype, rows, cols)
+        let maxima = Array(UnsafeBufferPointer(start: try _required(actAbsMax, "act_absmax"), count: view.cols))
+        let result = try smoothQuantScales(activationAbsMax: maxima, weights: view, alpha: alpha)
+        try _copy(result, to: _required(scales, "scales"), capacity: cols)
+    }
+}

@@ -864,6 +864,38 @@ static PyObject *py_awq(PyObject *self, PyObject *args) {
     return Py_BuildValue("(Nd)", capsule, alpha);
 }
 
+/* smoothquant_scales(act_absmax, weights, dtype, rows, cols, alpha, scales_out) */
+static PyObject *py_smoothquant_scales(PyObject *self, PyObject *args) {
+    PyObject *act_obj, *w_obj, *out_obj;
+    int dtype;
+    long long rows, cols;
+    double alpha;
+    swq_status status;
+    Py_buffer act, w, out;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOiLLdO", &act_obj, &w_obj, &dtype, &rows, &cols, &alpha, &out_obj)) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(act_obj, &act, 4, cols, 0, "act_absmax")) return NULL;
+    if (!get_buffer(w_obj, &w, dtype_size(dtype), rows * cols, 0, "w")) goto release_act;
+    if (!get_buffer(out_obj, &out, 4, cols, 1, "scales")) goto release_w;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_smoothquant_scales(act.buf, w.buf, dtype, rows, cols, alpha, out.buf);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&act);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+release_w:
+    PyBuffer_Release(&w);
+release_act:
+    PyBuffer_Release(&act);
+    return NULL;
+}
+
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -897,6 +929,8 @@ static PyMethodDef methods[] = {
     {"matmul_static_int8", py_matmul_static_int8, METH_VARARGS,
      "matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias, output, out_scale, out_zero_point, out)"},
     {"cpu_features", py_cpu_features, METH_NOARGS, "CPU features and kernel tiers."},
+    {"smoothquant_scales", py_smoothquant_scales, METH_VARARGS,
+     "smoothquant_scales(act_absmax, weights, dtype, rows, cols, alpha, scales_out)"},
     {"awq", py_awq, METH_VARARGS, "awq(data, dtype, rows, cols, scheme, stats, grid, clip_search, scales_out)"},
     {"gptq", py_gptq, METH_VARARGS, "gptq(data, dtype, rows, cols, scheme, stats, damp, act_order) -> capsule"},
     {"layer_stats_new", py_layer_stats_new, METH_VARARGS, "layer_stats_new(in_features) -> capsule"},

@@ -11,7 +11,7 @@ True
 """
 
 from ._matmul import QuantizedLinear, matmul, matmul_static_int8
-from ._layer_stats import LayerStats, awq, gptq
+from ._layer_stats import LayerStats, awq, gptq, smoothquant_scales
 from ._observer import Observer
 from ._metrics import ErrorMetrics, error_metrics, max_abs_error, mse, sqnr
 from ._params import compute_qparams, fake_quantize, fake_quantize_grad, qparams_from_range, quantize_codes
@@ -45,5 +45,5 @@ __all__ = [
     "ABI_VERSION", "ErrorMetrics", "LayerStats", "Observer", "awq", "QuantizationError", "QuantizedLinear", "QuantizedTensor", "compute_qparams",
     "cpu_features", "dequantize", "matmul", "matmul_static_int8",
     "error_metrics", "fake_quantize", "fake_quantize_grad", "get_num_threads", "gptq", "max_abs_error", "mse", "qparams_from_range",
-    "quantize", "quantize_codes", "set_num_threads", "sqnr",
+    "quantize", "quantize_codes", "set_num_threads", "smoothquant_scales", "sqnr",
 ]

@@ -141,3 +141,17 @@ def awq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, 
         handle, alpha = _swquant.awq(matrix, code, rows, cols, scheme.native(), stats._handle, int(grid),
                                      int(bool(clip_search)), scales)
     return QuantizedTensor(handle, tuple(shape)), scales
+
+
+def smoothquant_scales(act_absmax: Any, w: Any, alpha: float = 0.5) -> np.ndarray:
+    """SmoothQuant migration scales for W8A8: ``s_j = act_absmax_j^alpha / max_i |w_ij|^(1 - alpha)`` (1
+    where either maximum is 0). The layer computes ``(x / s) @ (w * s).T``: divide the activations (or fold
+    ``1 / s`` into the previous operation) and scale the weight columns before quantizing both.
+    ``act_absmax`` has one value per input channel (e.g. from an ``Observer`` with ``axis=1``)."""
+    maxima = np.ascontiguousarray(act_absmax, dtype=np.float32)
+    matrix, code, rows, cols = as_matrix(w, None, "w")
+    if maxima.shape != (cols,):
+        raise ValueError(f"act_absmax must have one value per input channel ({cols}), got shape {maxima.shape}")
+    scales = np.empty(cols, np.float32)
+    _swquant.smoothquant_scales(maxima, matrix, code, rows, cols, float(alpha), scales)
+    return scales
