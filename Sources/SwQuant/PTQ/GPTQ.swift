@@ -120,8 +120,13 @@ extension QuantizedTensor {
 
 /// The upper Cholesky factor `U` of `A⁻¹` (`A⁻¹ = UᵀU`) for a symmetric positive definite `A`
 /// (row-major `k x k`, float64); throws `.invalidArgument` when `A` is not positive definite.
+///
+/// With `J` the order-reversing permutation and `JAJ = LLᵀ`, `A⁻¹ = J L⁻ᵀ L⁻¹ J = UᵀU` for the upper
+/// triangular `U = J L⁻¹ J`: one Cholesky factorisation and one triangular inverse.
 func _inverseCholeskyUpper(_ a: [Double], _ k: Int) throws(QuantError) -> [Double] {
-    let l = try _cholesky(a, k)
+    var reversed = [Double](repeating: 0, count: k * k)
+    for i in 0..<k { for j in 0..<k { reversed[i * k + j] = a[(k - 1 - i) * k + (k - 1 - j)] } }
+    let l = try _cholesky(reversed, k)
     // (L⁻¹)ᵀ, row c holding column c of L⁻¹, by forward substitution (rows contiguous for the dots).
     var inverseT = [Double](repeating: 0, count: k * k)
     l.withUnsafeBufferPointer { l in
@@ -137,25 +142,9 @@ func _inverseCholeskyUpper(_ a: [Double], _ k: Int) throws(QuantError) -> [Doubl
             }
         }
     }
-    // A⁻¹ = L⁻ᵀ L⁻¹: entry (i, j) sums over m >= max(i, j) of (L⁻¹)[m][i] (L⁻¹)[m][j].
-    var ainv = [Double](repeating: 0, count: k * k)
-    inverseT.withUnsafeBufferPointer { t in
-        ainv.withUnsafeMutableBufferPointer { ainv in
-            _parallelForRanges(itemCount: k) { rows in
-                for i in rows {
-                    for j in i..<k {
-                        let sum = _dotDouble(t.baseAddress! + i * k + j, t.baseAddress! + j * k + j, k - j)
-                        ainv[i * k + j] = sum
-                        ainv[j * k + i] = sum
-                    }
-                }
-            }
-        }
-    }
-    // A⁻¹ = L₂L₂ᵀ, so U = L₂ᵀ.
-    let l2 = try _cholesky(ainv, k)
+    // U[i][j] = (L⁻¹)[k-1-i][k-1-j] = inverseT[k-1-j][k-1-i], zero below the diagonal.
     var u = [Double](repeating: 0, count: k * k)
-    for i in 0..<k { for j in i..<k { u[i * k + j] = l2[j * k + i] } }
+    for i in 0..<k { for j in i..<k { u[i * k + j] = inverseT[(k - 1 - j) * k + (k - 1 - i)] } }
     return u
 }
 
