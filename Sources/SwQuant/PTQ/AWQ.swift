@@ -69,25 +69,33 @@ func _scaledQuantization(_ w: [Double], _ n: Int, _ k: Int, _ scales: [Float], _
     return try result.get()
 }
 
-/// `sum_rows Δ H Δᵀ` with `Δ = W - Ŵ' / scales` (float64, rows in parallel, summed in row order).
+/// `sum_rows Δ H Δᵀ` with `Δ = W - Ŵ' / scales` (float64). Rows go 16 at a time so that each row of H
+/// is read once per block from memory and used for all of the block's rows; blocks run in parallel and
+/// their sums are added in block order.
 func _outputError(_ w: [Double], _ quantizedScaled: [Float], _ scales: [Float], _ n: Int, _ k: Int, _ h: [Double]) -> Double {
-    var perRow = [Double](repeating: 0, count: n)
-    perRow.withUnsafeMutableBufferPointer { perRow in
+    let blockRows = 16, blocks = (n + blockRows - 1) / blockRows
+    var perBlock = [Double](repeating: 0, count: blocks)
+    perBlock.withUnsafeMutableBufferPointer { perBlock in
         h.withUnsafeBufferPointer { h in
-            _parallelForRanges(itemCount: n) { rows in
-                var delta = [Double](repeating: 0, count: k)
-                for r in rows {
-                    for c in 0..<k { delta[c] = w[r * k + c] - Double(quantizedScaled[r * k + c] / scales[c]) }
-                    var sum = 0.0
-                    delta.withUnsafeBufferPointer { delta in
-                        for j in 0..<k where delta[j] != 0 {
-                            sum += delta[j] * _dotDouble(delta.baseAddress!, h.baseAddress! + j * k, k)
+            _parallelForRanges(itemCount: blocks) { range in
+                let delta = UnsafeMutablePointer<Double>.allocate(capacity: blockRows * k)
+                defer { delta.deallocate() }
+                for block in range {
+                    let rows = (block * blockRows)..<Swift.min(block * blockRows + blockRows, n)
+                    for (r, row) in rows.enumerated() {
+                        for c in 0..<k { delta[r * k + c] = w[row * k + c] - Double(quantizedScaled[row * k + c] / scales[c]) }
+                    }
+                    var sums = [Double](repeating: 0, count: rows.count)
+                    for j in 0..<k {
+                        let hRow = h.baseAddress! + j * k
+                        for r in 0..<rows.count where delta[r * k + j] != 0 {
+                            sums[r] += delta[r * k + j] * _dotDouble(delta + r * k, hRow, k)
                         }
                     }
-                    perRow[r] = sum
+                    perBlock[block] = sums.reduce(0, +)
                 }
             }
         }
     }
-    return perRow.reduce(0, +)
+    return perBlock.reduce(0, +)
 }
