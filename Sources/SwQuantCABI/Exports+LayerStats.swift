@@ -2,12 +2,8 @@ import CSwQuant
 import SwQuant
 
 /// The object behind a `swq_layer_stats *`: one retain per handle, released by `swq_layer_stats_free`.
-extension LayerStats {
-    var handle: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
-
-    static func borrow(_ handle: OpaquePointer?) throws(QuantError) -> LayerStats {
-        Unmanaged<LayerStats>.fromOpaque(UnsafeRawPointer(try _required(handle, "stats"))).takeUnretainedValue()
-    }
+extension LayerStats: _OpaqueHandle {
+    static var handleName: StaticString { "stats" }
 }
 
 @c @implementation
@@ -22,8 +18,7 @@ public func swq_layer_stats_new(_ inFeatures: Int64, _ out: UnsafeMutablePointer
 
 @c @implementation
 public func swq_layer_stats_free(_ stats: OpaquePointer?) {
-    guard let stats else { return }
-    Unmanaged<LayerStats>.fromOpaque(UnsafeRawPointer(stats)).release()
+    LayerStats.release(stats)
 }
 
 @c @implementation
@@ -63,9 +58,7 @@ public func swq_layer_stats_serialize(
     _ stats: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let bytes = try LayerStats.borrow(stats).serialized()
-        try _required(size, "size").pointee = Int64(bytes.count)
-        if let out { try _copy(bytes, to: out, capacity: capacity) }
+        try _writeSerialized(LayerStats.borrow(stats).serialized(), to: out, capacity: capacity, size: size)
     }
 }
 
@@ -74,8 +67,7 @@ public func swq_layer_stats_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: 
     _status { () throws(QuantError) in
         let out = try _required(out, "out")
         out.pointee = nil
-        let data = Array(UnsafeBufferPointer(start: try _required(bytes, "bytes"), count: try _count(size, "size")))
-        out.pointee = try LayerStats(serialized: data).handle
+        out.pointee = try LayerStats(serialized: _serializedBytes(bytes, size)).handle
     }
 }
 

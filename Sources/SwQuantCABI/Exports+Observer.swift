@@ -2,12 +2,8 @@ import CSwQuant
 import SwQuant
 
 /// The object behind a `swq_observer *`: one retain per handle, released by `swq_observer_free`.
-extension Observer {
-    var handle: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
-
-    static func borrow(_ handle: OpaquePointer?) throws(QuantError) -> Observer {
-        Unmanaged<Observer>.fromOpaque(UnsafeRawPointer(try _required(handle, "observer"))).takeUnretainedValue()
-    }
+extension Observer: _OpaqueHandle {
+    static var handleName: StaticString { "observer" }
 }
 
 @c @implementation
@@ -31,8 +27,7 @@ public func swq_observer_new(
 
 @c @implementation
 public func swq_observer_free(_ observer: OpaquePointer?) {
-    guard let observer else { return }
-    Unmanaged<Observer>.fromOpaque(UnsafeRawPointer(observer)).release()
+    Observer.release(observer)
 }
 
 @c @implementation
@@ -94,9 +89,7 @@ public func swq_observer_serialize(
     _ observer: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let bytes = try Observer.borrow(observer).serialized()
-        try _required(size, "size").pointee = Int64(bytes.count)
-        if let out { try _copy(bytes, to: out, capacity: capacity) }
+        try _writeSerialized(Observer.borrow(observer).serialized(), to: out, capacity: capacity, size: size)
     }
 }
 
@@ -105,7 +98,6 @@ public func swq_observer_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int
     _status { () throws(QuantError) in
         let out = try _required(out, "out")
         out.pointee = nil
-        let data = Array(UnsafeBufferPointer(start: try _required(bytes, "bytes"), count: try _count(size, "size")))
-        out.pointee = try Observer(serialized: data).handle
+        out.pointee = try Observer(serialized: _serializedBytes(bytes, size)).handle
     }
 }

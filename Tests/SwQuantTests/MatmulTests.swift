@@ -35,36 +35,33 @@ import Testing
     /// 4 x 4 tiles take (13 rows by 5 activation rows leave partial tiles too).
     @Test(arguments: schemes, [300, 320])
     func int8TiersAgreeWithTheReference(scheme: QuantScheme, k: Int) throws {
-        let (n, batch) = (13, 5)
-        let w = try QuantizedTensor(quantizing: testValues(n * k), rows: n, cols: k, scheme: scheme)
-        let x = testValues(batch * k, seed: 9)
-        func run(_ kernel: KernelPath) throws -> [Float] {
-            var y = [Float](repeating: 0, count: batch * n)
-            try x.withUnsafeBufferPointer { x in
-                try y.withUnsafeMutableBufferPointer { y in
-                    try w._int8Matmul(x.baseAddress!, batch: batch, bias: nil, into: y.baseAddress!, kernel: kernel)
-                }
-            }
-            return y
-        }
-        let reference = try run(.scalar)
-        for kernel in KernelPath.compiled where kernel.isSupported && kernel != .scalar {
-            let y = try run(kernel)
-            for i in y.indices { #expect(abs(y[i] - reference[i]) <= 1e-4 * Swift.max(1, abs(reference[i])), "\(kernel)") }
+        try expectTiersAgree(scheme: scheme, k: k, batch: 5, seed: 9) { w, x, batch, y, kernel in
+            try w._int8Matmul(x, batch: batch, bias: nil, into: y, kernel: kernel)
         }
     }
 
     /// The per-row int8 path: every compiled tier agrees with the scalar tier.
     @Test(arguments: schemes, [300, 320])
     func int8PerRowTiersAgreeWithTheReference(scheme: QuantScheme, k: Int) throws {
-        let (n, batch) = (13, 6)
+        try expectTiersAgree(scheme: scheme, k: k, batch: 6, seed: 11) { w, x, batch, y, kernel in
+            try w._int8RowMatmul(x, batch: batch, bias: nil, into: y, kernel: kernel)
+        }
+    }
+
+    /// Runs `matmul` on 13 weight rows with every compiled, supported tier and expects each to match
+    /// the scalar tier within 1e-4 relative.
+    private func expectTiersAgree(
+        scheme: QuantScheme, k: Int, batch: Int, seed: UInt32,
+        _ matmul: (QuantizedTensor, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, KernelPath) throws -> Void
+    ) throws {
+        let n = 13
         let w = try QuantizedTensor(quantizing: testValues(n * k), rows: n, cols: k, scheme: scheme)
-        let x = testValues(batch * k, seed: 11)
+        let x = testValues(batch * k, seed: seed)
         func run(_ kernel: KernelPath) throws -> [Float] {
             var y = [Float](repeating: 0, count: batch * n)
             try x.withUnsafeBufferPointer { x in
                 try y.withUnsafeMutableBufferPointer { y in
-                    try w._int8RowMatmul(x.baseAddress!, batch: batch, bias: nil, into: y.baseAddress!, kernel: kernel)
+                    try matmul(w, x.baseAddress!, batch, y.baseAddress!, kernel)
                 }
             }
             return y

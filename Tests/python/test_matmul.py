@@ -43,37 +43,32 @@ def check(y, x64, w64, bias=None, rtol=2e-5):
     assert np.all(np.abs(y - expected) <= rtol * scale), np.max(np.abs(y - expected) / scale)
 
 
-@pytest.mark.parametrize("scheme", SCHEMES + WEIGHT_ONLY_ONLY)
-@pytest.mark.parametrize("n,k", SHAPES)
-def test_weight_only_path(scheme, n, k):
-    w, x = data(n, k, 33)
+def check_path(path, activations, scheme, n, k, seed):
+    """``matmul`` on ``path`` over every batch size against float64 with the path's activation rounding."""
+    w, x = data(n, k, 33, seed=seed)
     q = swquant.quantize(w, **scheme)
     wd = q.dequantize().astype(np.float64)
     for m in BATCHES:
         xm = np.ascontiguousarray(np.resize(x, (m, k)))
-        check(swquant.matmul(xm, q, path="weight_only"), xm.astype(np.float64), wd)
+        check(swquant.matmul(xm, q, path=path), activations(xm), wd)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES + WEIGHT_ONLY_ONLY)
+@pytest.mark.parametrize("n,k", SHAPES)
+def test_weight_only_path(scheme, n, k):
+    check_path("weight_only", lambda xm: xm.astype(np.float64), scheme, n, k, seed=0)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("n,k", SHAPES)
 def test_int8_path(scheme, n, k):
-    w, x = data(n, k, 33, seed=1)
-    q = swquant.quantize(w, **scheme)
-    wd = q.dequantize().astype(np.float64)
-    for m in BATCHES:
-        xm = np.ascontiguousarray(np.resize(x, (m, k)))
-        check(swquant.matmul(xm, q, path="int8"), ref.int8_activations(xm), wd)
+    check_path("int8", ref.int8_activations, scheme, n, k, seed=1)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES + WEIGHT_ONLY_ONLY)
 @pytest.mark.parametrize("n,k", SHAPES)
 def test_int8_per_row_path(scheme, n, k):
-    w, x = data(n, k, 33, seed=4)
-    q = swquant.quantize(w, **scheme)
-    wd = q.dequantize().astype(np.float64)
-    for m in BATCHES:
-        xm = np.ascontiguousarray(np.resize(x, (m, k)))
-        check(swquant.matmul(xm, q, path="int8_row"), ref.int8_row_activations(xm), wd)
+    check_path("int8_row", ref.int8_row_activations, scheme, n, k, seed=4)
 
 
 def test_int8_path_error_against_float_is_small():

@@ -505,21 +505,115 @@ release_a:
     return NULL;
 }
 
-/* ---- observers ---- */
+/* ---- accumulators: observers and layer statistics ----
+ * Both are opaque handles fed batches of activations that merge across workers and round-trip through
+ * bytes; these helpers serve both kinds and dispatch to the kind's own swq_ call. */
 
-static const char *const OBSERVER_CAPSULE = "swquant.observer";
+typedef enum { OBSERVER, LAYER_STATS } accumulator_kind;
 
-static swq_observer *observer_from_capsule(PyObject *capsule) {
-    return (swq_observer *)PyCapsule_GetPointer(capsule, OBSERVER_CAPSULE);
+static const char *const CAPSULE_NAMES[] = {"swquant.observer", "swquant.layer_stats"};
+
+static void *accumulator_from_capsule(PyObject *capsule, accumulator_kind kind) {
+    return PyCapsule_GetPointer(capsule, CAPSULE_NAMES[kind]);
 }
+
+static swq_observer *observer_from_capsule(PyObject *capsule) { return accumulator_from_capsule(capsule, OBSERVER); }
+
+static swq_layer_stats *stats_from_capsule(PyObject *capsule) { return accumulator_from_capsule(capsule, LAYER_STATS); }
 
 static void observer_capsule_free(PyObject *capsule) { swq_observer_free(observer_from_capsule(capsule)); }
 
-static PyObject *wrap_observer(swq_observer *observer) {
-    PyObject *capsule = PyCapsule_New(observer, OBSERVER_CAPSULE, observer_capsule_free);
-    if (!capsule) swq_observer_free(observer);
+static void stats_capsule_free(PyObject *capsule) { swq_layer_stats_free(stats_from_capsule(capsule)); }
+
+/* A capsule owning `handle`; frees the handle when the capsule cannot be made. */
+static PyObject *wrap_accumulator(void *handle, accumulator_kind kind) {
+    PyObject *capsule = PyCapsule_New(handle, CAPSULE_NAMES[kind],
+                                      kind == OBSERVER ? observer_capsule_free : stats_capsule_free);
+    if (!capsule) {
+        if (kind == OBSERVER) swq_observer_free(handle);
+        else swq_layer_stats_free(handle);
+    }
     return capsule;
 }
+
+/* (capsule, data, dtype, rows, cols): one batch of activations into the accumulator. */
+static PyObject *accumulator_observe(PyObject *args, accumulator_kind kind) {
+    PyObject *capsule, *data_obj;
+    int dtype;
+    long long rows, cols;
+    void *handle;
+    swq_status status;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
+    if (!(handle = accumulator_from_capsule(capsule, kind))) return NULL;
+    if (rows <= 0 || cols <= 0) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+        return NULL;
+    }
+    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = kind == OBSERVER ? swq_observer_observe(handle, data.buf, dtype, rows, cols)
+                              : swq_layer_stats_observe(handle, data.buf, dtype, rows, cols);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* (into, other): folds `other` into `into`. */
+static PyObject *accumulator_merge(PyObject *args, accumulator_kind kind) {
+    PyObject *into_obj, *other_obj;
+    void *into, *other;
+    swq_status status;
+    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
+    if (!(into = accumulator_from_capsule(into_obj, kind)) || !(other = accumulator_from_capsule(other_obj, kind)))
+        return NULL;
+    status = kind == OBSERVER ? swq_observer_merge(into, other) : swq_layer_stats_merge(into, other);
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+/* The kind's swq_*_serialize call. */
+static swq_status serialize_accumulator(void *handle, accumulator_kind kind, uint8_t *out, int64_t capacity,
+                                        int64_t *size) {
+    return kind == OBSERVER ? swq_observer_serialize(handle, out, capacity, size)
+                            : swq_layer_stats_serialize(handle, out, capacity, size);
+}
+
+/* capsule -> bytes: asks for the size, then fills a bytes object of that size. */
+static PyObject *accumulator_serialize(PyObject *capsule, accumulator_kind kind) {
+    void *handle = accumulator_from_capsule(capsule, kind);
+    int64_t size = 0;
+    PyObject *bytes;
+    swq_status status;
+    if (!handle) return NULL;
+    status = serialize_accumulator(handle, kind, NULL, 0, &size);
+    if (status != SWQ_OK) return raise_status(status);
+    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (!bytes) return NULL;
+    status = serialize_accumulator(handle, kind, (uint8_t *)PyBytes_AsString(bytes), size, &size);
+    if (status != SWQ_OK) {
+        Py_DECREF(bytes);
+        return raise_status(status);
+    }
+    return bytes;
+}
+
+/* bytes -> capsule */
+static PyObject *accumulator_deserialize(PyObject *data_obj, accumulator_kind kind) {
+    Py_buffer data;
+    swq_observer *observer = NULL;
+    swq_layer_stats *stats = NULL;
+    swq_status status;
+    if (PyObject_GetBuffer(data_obj, &data, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    status = kind == OBSERVER ? swq_observer_deserialize(data.buf, data.len, &observer)
+                              : swq_layer_stats_deserialize(data.buf, data.len, &stats);
+    PyBuffer_Release(&data);
+    if (status != SWQ_OK) return raise_status(status);
+    return kind == OBSERVER ? wrap_accumulator(observer, OBSERVER) : wrap_accumulator(stats, LAYER_STATS);
+}
+
+/* ---- observers ---- */
 
 /* observer_new(method, parameter, bits, symmetric, axis, bins) -> capsule */
 static PyObject *py_observer_new(PyObject *self, PyObject *args) {
@@ -531,44 +625,27 @@ static PyObject *py_observer_new(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "idiiii", &method, &parameter, &bits, &symmetric, &axis, &bins)) return NULL;
     status = swq_observer_new(method, parameter, bits, symmetric, axis, bins, &observer);
     if (status != SWQ_OK) return raise_status(status);
-    return wrap_observer(observer);
+    return wrap_accumulator(observer, OBSERVER);
 }
 
-/* observer_observe(capsule, data, dtype, rows, cols) */
 static PyObject *py_observer_observe(PyObject *self, PyObject *args) {
-    PyObject *capsule, *data_obj;
-    int dtype;
-    long long rows, cols;
-    swq_observer *observer;
-    swq_status status;
-    Py_buffer data;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
-    if (!(observer = observer_from_capsule(capsule))) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
-        return NULL;
-    }
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    status = swq_observer_observe(observer, data.buf, dtype, rows, cols);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return accumulator_observe(args, OBSERVER);
 }
 
-/* observer_merge(into, other) */
 static PyObject *py_observer_merge(PyObject *self, PyObject *args) {
-    PyObject *into_obj, *other_obj;
-    swq_observer *into, *other;
-    swq_status status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
-    if (!(into = observer_from_capsule(into_obj)) || !(other = observer_from_capsule(other_obj))) return NULL;
-    status = swq_observer_merge(into, other);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return accumulator_merge(args, OBSERVER);
+}
+
+static PyObject *py_observer_serialize(PyObject *self, PyObject *capsule) {
+    (void)self;
+    return accumulator_serialize(capsule, OBSERVER);
+}
+
+static PyObject *py_observer_deserialize(PyObject *self, PyObject *data) {
+    (void)self;
+    return accumulator_deserialize(data, OBSERVER);
 }
 
 /* observer_channels(capsule) -> int */
@@ -635,54 +712,7 @@ static PyObject *py_observer_qparams(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* observer_serialize(capsule) -> bytes */
-static PyObject *py_observer_serialize(PyObject *self, PyObject *capsule) {
-    swq_observer *observer = observer_from_capsule(capsule);
-    int64_t size = 0;
-    PyObject *bytes;
-    swq_status status;
-    (void)self;
-    if (!observer) return NULL;
-    status = swq_observer_serialize(observer, NULL, 0, &size);
-    if (status != SWQ_OK) return raise_status(status);
-    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
-    if (!bytes) return NULL;
-    status = swq_observer_serialize(observer, (uint8_t *)PyBytes_AsString(bytes), size, &size);
-    if (status != SWQ_OK) {
-        Py_DECREF(bytes);
-        return raise_status(status);
-    }
-    return bytes;
-}
-
-/* observer_deserialize(bytes) -> capsule */
-static PyObject *py_observer_deserialize(PyObject *self, PyObject *data_obj) {
-    Py_buffer data;
-    swq_observer *observer = NULL;
-    swq_status status;
-    (void)self;
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_C_CONTIGUOUS) != 0) return NULL;
-    status = swq_observer_deserialize(data.buf, data.len, &observer);
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    return wrap_observer(observer);
-}
-
 /* ---- layer statistics ---- */
-
-static const char *const STATS_CAPSULE = "swquant.layer_stats";
-
-static swq_layer_stats *stats_from_capsule(PyObject *capsule) {
-    return (swq_layer_stats *)PyCapsule_GetPointer(capsule, STATS_CAPSULE);
-}
-
-static void stats_capsule_free(PyObject *capsule) { swq_layer_stats_free(stats_from_capsule(capsule)); }
-
-static PyObject *wrap_stats(swq_layer_stats *stats) {
-    PyObject *capsule = PyCapsule_New(stats, STATS_CAPSULE, stats_capsule_free);
-    if (!capsule) swq_layer_stats_free(stats);
-    return capsule;
-}
 
 /* layer_stats_new(in_features) -> capsule */
 static PyObject *py_layer_stats_new(PyObject *self, PyObject *args) {
@@ -693,44 +723,27 @@ static PyObject *py_layer_stats_new(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "L", &in_features)) return NULL;
     status = swq_layer_stats_new(in_features, &stats);
     if (status != SWQ_OK) return raise_status(status);
-    return wrap_stats(stats);
+    return wrap_accumulator(stats, LAYER_STATS);
 }
 
-/* layer_stats_observe(capsule, data, dtype, rows, cols) */
 static PyObject *py_layer_stats_observe(PyObject *self, PyObject *args) {
-    PyObject *capsule, *data_obj;
-    int dtype;
-    long long rows, cols;
-    swq_layer_stats *stats;
-    swq_status status;
-    Py_buffer data;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
-    if (!(stats = stats_from_capsule(capsule))) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
-        return NULL;
-    }
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    status = swq_layer_stats_observe(stats, data.buf, dtype, rows, cols);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return accumulator_observe(args, LAYER_STATS);
 }
 
-/* layer_stats_merge(into, other) */
 static PyObject *py_layer_stats_merge(PyObject *self, PyObject *args) {
-    PyObject *into_obj, *other_obj;
-    swq_layer_stats *into, *other;
-    swq_status status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
-    if (!(into = stats_from_capsule(into_obj)) || !(other = stats_from_capsule(other_obj))) return NULL;
-    status = swq_layer_stats_merge(into, other);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return accumulator_merge(args, LAYER_STATS);
+}
+
+static PyObject *py_layer_stats_serialize(PyObject *self, PyObject *capsule) {
+    (void)self;
+    return accumulator_serialize(capsule, LAYER_STATS);
+}
+
+static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data) {
+    (void)self;
+    return accumulator_deserialize(data, LAYER_STATS);
 }
 
 /* layer_stats_read(capsule, gram_out, mean_abs_out, mean_sq_out) -> rows observed */
@@ -758,39 +771,6 @@ release_abs:
 release_gram:
     PyBuffer_Release(&gram);
     return NULL;
-}
-
-/* layer_stats_serialize(capsule) -> bytes */
-static PyObject *py_layer_stats_serialize(PyObject *self, PyObject *capsule) {
-    swq_layer_stats *stats = stats_from_capsule(capsule);
-    int64_t size = 0;
-    PyObject *bytes;
-    swq_status status;
-    (void)self;
-    if (!stats) return NULL;
-    status = swq_layer_stats_serialize(stats, NULL, 0, &size);
-    if (status != SWQ_OK) return raise_status(status);
-    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
-    if (!bytes) return NULL;
-    status = swq_layer_stats_serialize(stats, (uint8_t *)PyBytes_AsString(bytes), size, &size);
-    if (status != SWQ_OK) {
-        Py_DECREF(bytes);
-        return raise_status(status);
-    }
-    return bytes;
-}
-
-/* layer_stats_deserialize(bytes) -> capsule */
-static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data_obj) {
-    Py_buffer data;
-    swq_layer_stats *stats = NULL;
-    swq_status status;
-    (void)self;
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_C_CONTIGUOUS) != 0) return NULL;
-    status = swq_layer_stats_deserialize(data.buf, data.len, &stats);
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    return wrap_stats(stats);
 }
 
 /* gptq(data, dtype, rows, cols, scheme, stats_capsule, damp, act_order) -> tensor capsule */

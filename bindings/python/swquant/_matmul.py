@@ -12,6 +12,16 @@ from ._tensor import QuantizedTensor, quantize
 PATHS = {"auto": 0, "weight_only": 1, "int8": 2, "int8_row": 3}
 
 
+def _checked_bias(bias: Any, n: int) -> np.ndarray | None:
+    """``bias`` as a float32 [n] array (None stays None); anything else raises ``ValueError``."""
+    if bias is None:
+        return None
+    bias = np.asarray(bias)
+    if bias.dtype != np.float32 or bias.shape != (n,) or not bias.flags.c_contiguous:
+        raise ValueError(f"bias must be a contiguous float32 array of shape ({n},)")
+    return bias
+
+
 def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto") -> np.ndarray:
     """``y = x @ W.T (+ bias)`` with W a 2-D ``QuantizedTensor`` of shape [n, k] (rows are outputs).
 
@@ -43,10 +53,7 @@ def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto")
         raise ValueError("x must be C-contiguous (use np.ascontiguousarray)")
     if x.ndim not in (1, 2) or x.shape[-1] != k or x.size == 0:
         raise ValueError(f"x must have shape [m, {k}] or [{k}], got {x.shape}")
-    if bias is not None:
-        bias = np.asarray(bias)
-        if bias.dtype != np.float32 or bias.shape != (n,) or not bias.flags.c_contiguous:
-            raise ValueError(f"bias must be a contiguous float32 array of shape ({n},)")
+    bias = _checked_bias(bias, n)
     m = 1 if x.ndim == 1 else x.shape[0]
     y = np.empty((m, n) if x.ndim == 2 else (n,), np.float32)
     _swquant.matmul(qw._handle, x, m, bias, y, PATHS[path])
@@ -79,10 +86,7 @@ def matmul_static_int8(a: Any, a_scale: float, a_zero_point: int, qw: QuantizedT
     if a.ndim != 2 or a.shape[1] != k or a.shape[0] == 0:
         raise ValueError(f"a must have shape [m, {k}], got {a.shape}")
     a = np.ascontiguousarray(a)
-    if bias is not None:
-        bias = np.asarray(bias)
-        if bias.dtype != np.float32 or bias.shape != (n,) or not bias.flags.c_contiguous:
-            raise ValueError(f"bias must be a contiguous float32 array of shape ({n},)")
+    bias = _checked_bias(bias, n)
     code, dtype = OUTPUTS[output]
     out = np.empty((a.shape[0], n), dtype)
     _swquant.matmul_static_int8(qw._handle, a, a.shape[0], float(a_scale), int(a_zero_point), bias, code,
