@@ -363,9 +363,16 @@ swq_status swq_layer_stats_deserialize(const uint8_t *bytes, int64_t size, swq_l
  * GPTQ: quantizes weights ([rows, cols] of `dtype`, rows = outputs) column by column, spreading each
  * column's rounding error over the columns not yet quantized through the inverse of H = X^T X from `stats`
  * (in_features == cols) with damp * mean(diag H) added to its diagonal (0.01 is usual). act_order != 0
- * sweeps columns by decreasing diag H with group parameters from the original weights. Per-tensor,
- * per-row and per-group schemes. SWQ_ERR_INVALID_ARGUMENT when H is not positive definite.
+ * sweeps columns by decreasing diag H with group parameters from the original weights. clip_search != 0
+ * chooses every group's (or row's) range by the clipping search of swq_quantize_clip_search, weighted by
+ * the inputs' mean square, instead of its min and max. Per-tensor, per-row and per-group schemes.
+ * SWQ_ERR_INVALID_ARGUMENT when H is not positive definite.
  */
+swq_status swq_gptq_v2(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
+                       const swq_layer_stats *stats, double damp, int32_t act_order, int32_t clip_search,
+                       swq_qtensor **out);
+
+/** swq_gptq_v2 with clip_search 0 (the first version's signature). */
 swq_status swq_gptq(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
                     const swq_layer_stats *stats, double damp, int32_t act_order, swq_qtensor **out);
 

@@ -72,18 +72,26 @@ public func swq_layer_stats_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: 
 }
 
 @c @implementation
-public func swq_gptq(
+public func swq_gptq_v2(
     _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
-    _ stats: OpaquePointer?, _ damp: Double, _ actOrder: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?
+    _ stats: OpaquePointer?, _ damp: Double, _ actOrder: Int32, _ clipSearch: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> swq_status {
     _status { () throws(QuantError) in
         let out = try _required(out, "out")
         out.pointee = nil
         let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
         let tensor = try QuantizedTensor(gptq: _view(data, dtype, rows, cols), stats: LayerStats.borrow(stats),
-                                         scheme: scheme, damp: damp, actOrder: actOrder != 0)
+                                         scheme: scheme, damp: damp, actOrder: actOrder != 0, clipSearch: clipSearch != 0)
         out.pointee = _QTensorBox(tensor).handle
     }
+}
+
+@c @implementation
+public func swq_gptq(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
+    _ stats: OpaquePointer?, _ damp: Double, _ actOrder: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    swq_gptq_v2(data, dtype, rows, cols, scheme, stats, damp, actOrder, 0, out)
 }
 
 @c @implementation

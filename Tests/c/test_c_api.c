@@ -373,6 +373,12 @@ static void test_layer_stats(void) {
         for (i = 0; i < 6; i++) close &= fabsf(restored[i] - w[i]) < 0.5f;
         CHECK(close);
         swq_qtensor_free(q);
+        CHECK(swq_gptq_v2(w, SWQ_DTYPE_F32, 2, 3, &s, stats, 0.01, 1, 1, &q) == SWQ_OK);
+        CHECK(swq_dequantize(q, SWQ_DTYPE_F32, restored, 6) == SWQ_OK);
+        for (i = 0; i < 6; i++) close &= fabsf(restored[i] - w[i]) < 0.5f;
+        CHECK(close);
+        swq_qtensor_free(q);
+        q = NULL;
         CHECK(swq_gptq(w, SWQ_DTYPE_F32, 3, 2, &s, stats, 0.01, 0, &q) == SWQ_ERR_SHAPE && q == NULL);
         CHECK(swq_gptq(w, SWQ_DTYPE_F32, 2, 3, &s, NULL, 0.01, 0, &q) == SWQ_ERR_NULL_POINTER);
         {

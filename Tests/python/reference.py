@@ -102,3 +102,22 @@ def int8_row_activations(x: np.ndarray) -> np.ndarray:
     amax = np.abs(x).max(axis=1, keepdims=True)
     scale = np.where(amax == 0, np.float32(1), np.maximum(amax / np.float32(127), TINY)).astype(np.float32)
     return np.clip(np.rint(x / scale), -127, 127).astype(np.float64) * scale.astype(np.float64)
+
+
+CLIP_SHRINK = [np.float32(1 - i / 40) for i in range(21)]
+
+
+def clip_search(x, weights, bits, symmetric, signed):
+    """The clipping search for one group: the first shrink of [min, max] with the least weighted squared
+    error, as (scale, zero)."""
+    lo, hi = np.float32(x.min()), np.float32(x.max())
+    best, best_error = None, None
+    for alpha in CLIP_SHRINK:
+        scale, zero = params(np.float32(lo * alpha), np.float32(hi * alpha), bits, symmetric, signed)
+        fq = dequant(codes(x, scale, zero, bits, signed), scale, zero)
+        error = 0.0
+        for xi, fi, wi in zip(x.tolist(), fq.tolist(), weights.tolist()):
+            error += wi * (xi - fi) * (xi - fi)
+        if best_error is None or error < best_error:
+            best, best_error = (scale, zero), error
+    return best

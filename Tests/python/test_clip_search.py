@@ -9,24 +9,6 @@ import reference as ref
 
 import swquant
 
-SHRINK = [np.float32(1 - i / 40) for i in range(21)]
-
-
-def search(x, weights, bits, symmetric, signed):
-    """The reference search for one group: the first shrink with the least weighted squared error."""
-    lo, hi = np.float32(x.min()), np.float32(x.max())
-    best, best_error = None, None
-    for alpha in SHRINK:
-        scale, zero = ref.params(np.float32(lo * alpha), np.float32(hi * alpha), bits, symmetric, signed)
-        fq = ref.dequant(ref.codes(x, scale, zero, bits, signed), scale, zero)
-        error = 0.0
-        for xi, fi, wi in zip(x.tolist(), fq.tolist(), weights.tolist()):
-            error += wi * (xi - fi) * (xi - fi)
-        if best_error is None or error < best_error:
-            best, best_error = (scale, zero), error
-    return best
-
-
 @pytest.mark.parametrize("bits,symmetric", [(4, False), (3, False), (4, True), (2, False)])
 @pytest.mark.parametrize("group", [32, None], ids=["g32", "per-row"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["uniform", "importance"])
@@ -40,7 +22,7 @@ def test_matches_the_reference_search(bits, symmetric, group, weighted):
     scales, zeros = [], []
     for r in range(3):
         for start in range(0, 96, size):
-            s, z = search(w[r, start:start + size], weights[start:start + size], bits, symmetric, symmetric)
+            s, z = ref.clip_search(w[r, start:start + size], weights[start:start + size], bits, symmetric, symmetric)
             scales.append(s)
             zeros.append(z)
     np.testing.assert_array_equal(q.scales.ravel(), np.array(scales, np.float32))

@@ -24,8 +24,16 @@ def stats_of(x):
     return stats
 
 
-def gptq_reference(w, h, bits, group, symmetric, damp, act_order):
+def gptq_reference(w, h, bits, group, symmetric, damp, act_order, importance=None):
+    """GPTQ column by column; with `importance`, group parameters from the clipping search."""
     n, k = w.shape
+
+    def group_params(segment, first_column):
+        if importance is None:
+            return ref.params(np.float32(segment.min()), np.float32(segment.max()), bits, symmetric, symmetric)
+        return ref.clip_search(segment.astype(np.float32), importance[first_column:first_column + len(segment)],
+                               bits, symmetric, symmetric)
+
     h = h.copy()
     dead = np.diag(h) == 0
     h[dead, dead] = 1
@@ -39,7 +47,7 @@ def gptq_reference(w, h, bits, group, symmetric, damp, act_order):
     if fixed:
         for r in range(n):
             for g in range(0, k, size):
-                params[r, g // size] = ref.params(w[r, g:g + size].min(), w[r, g:g + size].max(), bits, symmetric, symmetric)
+                params[r, g // size] = group_params(w[r, g:g + size], g)
     work = w.astype(np.float64)
     work[:, dead] = 0
     work = work[:, order]
@@ -48,8 +56,7 @@ def gptq_reference(w, h, bits, group, symmetric, damp, act_order):
         column = order[i]
         if not fixed and column % size == 0:
             for r in range(n):
-                seg = work[r, i:i + size]
-                params[r, column // size] = ref.params(np.float32(seg.min()), np.float32(seg.max()), bits, symmetric, symmetric)
+                params[r, column // size] = group_params(work[r, i:i + size], i)
         for r in range(n):
             scale, zero = params[r, column // size]
             qv = ref.dequant(ref.codes(np.array([np.float32(work[r, i])]), scale, zero, bits, symmetric), scale, zero)[0]
@@ -72,6 +79,17 @@ def test_matches_the_reference(group, act_order):
     # float64 rounding differs between the two Cholesky routes; a code may flip where a value sits on a
     # rounding boundary, nowhere else.
     assert same.mean() > 0.995, same.mean()
+
+
+@pytest.mark.parametrize("group,act_order", [(16, False), (16, True), (None, False)],
+                         ids=["g16", "g16-act-order", "per-row"])
+def test_clip_search_matches_the_reference(group, act_order):
+    rng = np.random.default_rng(5)
+    w = (rng.standard_t(df=4, size=(10, 48)) * 0.05).astype(np.float32)
+    stats = stats_of(correlated_inputs(rng, 256, 48))
+    q = swquant.gptq(w, stats, bits=3, group_size=group, act_order=act_order, clip_search=True)
+    expected = gptq_reference(w, stats.gram, 3, group, False, 0.01, act_order, stats.mean_sq.astype(np.float32))
+    assert (q.dequantize() == expected).mean() > 0.995
 
 
 @pytest.mark.parametrize("kwargs", [dict(group_size=None), dict(group_size=32), dict(group_size=32, act_order=True)])
@@ -98,7 +116,9 @@ def test_lower_output_error_than_round_to_nearest_on_held_out_data(bits, group):
 
     rtn = output_error(swquant.quantize(w, bits=bits, group_size=group))
     for act_order in (False, True):
-        assert output_error(swquant.gptq(w, stats, bits=bits, group_size=group, act_order=act_order)) < 0.8 * rtn
+        for clip_search in (False, True):
+            q = swquant.gptq(w, stats, bits=bits, group_size=group, act_order=act_order, clip_search=clip_search)
+            assert output_error(q) < 0.8 * rtn
 
 
 def test_bad_input():

@@ -776,7 +776,7 @@ release_gram:
 /* gptq(data, dtype, rows, cols, scheme, stats_capsule, damp, act_order) -> tensor capsule */
 static PyObject *py_gptq(PyObject *self, PyObject *args) {
     PyObject *data, *scheme_tuple, *stats_obj, *result;
-    int dtype, act_order;
+    int dtype, act_order, clip_search;
     long long rows, cols;
     double damp;
     swq_scheme scheme;
@@ -785,7 +785,8 @@ static PyObject *py_gptq(PyObject *self, PyObject *args) {
     swq_status status;
     Py_buffer view;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiLLOOdi", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &damp, &act_order))
+    if (!PyArg_ParseTuple(args, "OiLLOOdii", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &damp, &act_order,
+                          &clip_search))
         return NULL;
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
     if (!(stats = stats_from_capsule(stats_obj))) return NULL;
@@ -795,7 +796,7 @@ static PyObject *py_gptq(PyObject *self, PyObject *args) {
     }
     if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "w")) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_gptq(view.buf, dtype, rows, cols, &scheme, stats, damp, act_order, &tensor);
+    status = swq_gptq_v2(view.buf, dtype, rows, cols, &scheme, stats, damp, act_order, clip_search, &tensor);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     if (status != SWQ_OK) return raise_status(status);
@@ -912,7 +913,7 @@ static PyMethodDef methods[] = {
     {"smoothquant_scales", py_smoothquant_scales, METH_VARARGS,
      "smoothquant_scales(act_absmax, weights, dtype, rows, cols, alpha, scales_out)"},
     {"awq", py_awq, METH_VARARGS, "awq(data, dtype, rows, cols, scheme, stats, grid, clip_search, scales_out)"},
-    {"gptq", py_gptq, METH_VARARGS, "gptq(data, dtype, rows, cols, scheme, stats, damp, act_order) -> capsule"},
+    {"gptq", py_gptq, METH_VARARGS, "gptq(data, dtype, rows, cols, scheme, stats, damp, act_order, clip_search) -> capsule"},
     {"layer_stats_new", py_layer_stats_new, METH_VARARGS, "layer_stats_new(in_features) -> capsule"},
     {"layer_stats_observe", py_layer_stats_observe, METH_VARARGS, "layer_stats_observe(capsule, data, dtype, rows, cols)"},
     {"layer_stats_merge", py_layer_stats_merge, METH_VARARGS, "layer_stats_merge(into, other)"},

@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--calib-chunks", type=int, default=8)
     parser.add_argument("--bits", type=int, nargs="+", default=[4, 3])
     parser.add_argument("--group-size", type=int, default=64)
+    parser.add_argument("--methods", nargs="+", help="a subset of the methods, by name")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -209,8 +210,11 @@ def main() -> None:
         "GPTQ": lambda w, s, bits: (swquant.gptq(w, s, bits=bits, group_size=g, scale_dtype="float16"), None),
         "GPTQ act-order": lambda w, s, bits: (swquant.gptq(w, s, bits=bits, group_size=g, act_order=True,
                                                            scale_dtype="float16"), None),
+        "GPTQ act-order + clip": lambda w, s, bits: (swquant.gptq(w, s, bits=bits, group_size=g, act_order=True,
+                                                                  clip_search=True, scale_dtype="float16"), None),
         "AWQ": lambda w, s, bits: swquant.awq(w, s, bits=bits, group_size=g, scale_dtype="float16"),
     }
+    methods = {name: f for name, f in methods.items() if not args.methods or name in args.methods}
     print(f"{'method':<22}{'bits':>5}{'bits/w':>8}{'ppl':>9}{'delta':>9}{'mean KL':>9}{'quant s':>9}")
     for bits in args.bits:
         for method, quantize in methods.items():

@@ -83,7 +83,7 @@ func _dot4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ k: Int, rowsA
 /// `accumulator += a * b`: fused where the build targets FMA hardware (`SWQUANT_AVX2` builds, arm64),
 /// else a multiply and an add (a fused form would call a library routine per lane).
 @inline(__always)
-func _multiplyAdd(_ accumulator: inout _FloatVector, _ a: _FloatVector, _ b: _FloatVector) {
+func _multiplyAdd<Vector: SIMD>(_ accumulator: inout Vector, _ a: Vector, _ b: Vector) where Vector.Scalar: FloatingPoint {
     #if SWQUANT_AVX2 || arch(arm64)
     accumulator.addProduct(a, b)
     #else

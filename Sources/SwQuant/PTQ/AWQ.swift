@@ -19,7 +19,7 @@ public struct AWQResult: Sendable {
 /// 0, 1/grid, ..., (grid-1)/grid, the channel scales `s = mean|x|^alpha` (from `stats`, normalised by
 /// `sqrt(max(s) * min(s))`) multiply the weight columns, the scaled weights are quantized, and the
 /// layer's output error on the calibration data, `sum_rows Δ H Δᵀ` with `Δ = W - Q(W s) / s` and
-/// `H = XᵀX`, picks alpha (the first least wins ties). The final quantization adds a clipping search
+/// `H = XᵀX` (see `_OutputError`), picks alpha (the first least wins ties). The final quantization adds a clipping search
 /// weighted by the scaled inputs' mean square when `clipSearch` is set. With `grid = 1` (alpha = 0) it
 /// equals round-to-nearest with the same clipping.
 public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, grid: Int = 20,
@@ -32,12 +32,13 @@ public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, g
     guard (1...1000).contains(grid) else { throw QuantError(.invalidArgument, "grid must be between 1 and 1000, got \(grid)") }
     let original = try QuantizedTensor._float64Rows(weights)
     let meanAbs = stats.meanAbs, meanSquare = stats.meanSquare
+    let outputError = try _OutputError(gram: stats.gram, k: k)
     var best: (error: Double, alpha: Double, scales: [Float])?
     for step in 0..<grid {
         let alpha = Double(step) / Double(grid)
         let scales = _awqScales(meanAbs, alpha: alpha)
         let candidate = try _scaledQuantization(original, n, k, scales, scheme, clip: nil)
-        let error = _outputError(original, candidate.dequantize(), scales, n, k, stats.gram)
+        let error = outputError(original, candidate.dequantize(), scales, rows: n)
         if best == nil || error < best!.error { best = (error, alpha, scales) }
     }
     let chosen = best!
@@ -69,33 +70,55 @@ func _scaledQuantization(_ w: [Double], _ n: Int, _ k: Int, _ scales: [Float], _
     return try result.get()
 }
 
-/// `sum_rows Δ H Δᵀ` with `Δ = W - Ŵ' / scales` (float64). Rows go 16 at a time so that each row of H
-/// is read once per block from memory and used for all of the block's rows; blocks run in parallel and
-/// their sums are added in block order.
-func _outputError(_ w: [Double], _ quantizedScaled: [Float], _ scales: [Float], _ n: Int, _ k: Int, _ h: [Double]) -> Double {
-    let blockRows = 16, blocks = (n + blockRows - 1) / blockRows
-    var perBlock = [Double](repeating: 0, count: blocks)
-    perBlock.withUnsafeMutableBufferPointer { perBlock in
-        h.withUnsafeBufferPointer { h in
-            _parallelForRanges(itemCount: blocks) { range in
-                let delta = UnsafeMutablePointer<Double>.allocate(capacity: blockRows * k)
-                defer { delta.deallocate() }
-                for block in range {
-                    let rows = (block * blockRows)..<Swift.min(block * blockRows + blockRows, n)
-                    for (r, row) in rows.enumerated() {
-                        for c in 0..<k { delta[r * k + c] = w[row * k + c] - Double(quantizedScaled[row * k + c] / scales[c]) }
-                    }
-                    var sums = [Double](repeating: 0, count: rows.count)
-                    for j in 0..<k {
-                        let hRow = h.baseAddress! + j * k
-                        for r in 0..<rows.count where delta[r * k + j] != 0 {
-                            sums[r] += delta[r * k + j] * _dotDouble(delta + r * k, hRow, k)
+/// A layer's output error on its calibration data, `sum_rows Δ H Δᵀ` for a weight change `Δ` and
+/// `H = XᵀX`, computed as `‖Δ L‖²` with the Cholesky factor `H = L Lᵀ` (half the work of `Δ H Δᵀ`), in
+/// float32 with float64 totals. `H` gets `1e-7 * mean(diag H)` on its diagonal so that it factors when
+/// some inputs are dead or correlated (a relative change of the error below 1e-7 per unit of ‖Δ‖²).
+struct _OutputError {
+    let k: Int
+    /// `L` in float32, row-major, zero above the diagonal.
+    let factor: [Float]
+
+    init(gram: [Double], k: Int) throws(QuantError) {
+        var h = gram
+        let ridge = 1e-7 * Swift.max((0..<k).reduce(0.0) { $0 + h[$1 * k + $1] } / Double(k), .leastNormalMagnitude)
+        for i in 0..<k { h[i * k + i] += ridge }
+        try _factorCholesky(&h, k)
+        self.k = k
+        factor = (0..<(k * k)).map { $0 % k <= $0 / k ? Float(h[$0]) : 0 }
+    }
+
+    /// The error of `Δ = W - Ŵ' / scales` (`W` in float64, the quantized scaled weights `Ŵ'` in float32).
+    /// Rows go 16 at a time and columns of `Δ L` 32 at a time; blocks run in parallel and their sums are
+    /// added in block order.
+    func callAsFunction(_ w: [Double], _ quantizedScaled: [Float], _ scales: [Float], rows n: Int) -> Double {
+        let k = self.k, blockRows = 16, chunk = 32, blocks = (n + blockRows - 1) / blockRows
+        var perBlock = [Double](repeating: 0, count: blocks)
+        perBlock.withUnsafeMutableBufferPointer { perBlock in
+            factor.withUnsafeBufferPointer { factor in
+                _parallelForRanges(itemCount: blocks) { range in
+                    let delta = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * k)
+                    let products = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * chunk)
+                    defer { delta.deallocate(); products.deallocate() }
+                    for block in range {
+                        let rows = (block * blockRows)..<Swift.min(block * blockRows + blockRows, n)
+                        for (r, row) in rows.enumerated() {
+                            for c in 0..<k { delta[r * k + c] = Float(w[row * k + c] - Double(quantizedScaled[row * k + c] / scales[c])) }
                         }
+                        // Columns j of Δ L take rows t >= j of L: each chunk starts at its own diagonal.
+                        var total = 0.0
+                        for start in stride(from: 0, to: k, by: chunk) {
+                            products.initialize(repeating: 0, count: blockRows * chunk)
+                            _addProducts(SIMD16<Float>.self, rows: rows.count, columns: Swift.min(chunk, k - start), depth: k - start,
+                                         a: delta + start, aStride: k, b: factor.baseAddress! + start * k + start, bStride: k,
+                                         c: products, cStride: chunk)
+                            for i in 0..<(rows.count * chunk) { total += Double(products[i] * products[i]) }
+                        }
+                        perBlock[block] = total
                     }
-                    perBlock[block] = sums.reduce(0, +)
                 }
             }
         }
+        return perBlock.reduce(0, +)
     }
-    return perBlock.reduce(0, +)
 }

@@ -6,12 +6,15 @@
 /// get weight 0. With `actOrder`, columns go in order of decreasing `diag H`, and group parameters are
 /// computed from the original weights first ("static groups"); otherwise each group's parameters come
 /// from its columns as updated when the group is reached. Per-row and per-tensor schemes take their
-/// parameters from the original weights. Rows are independent and run in parallel (16 at a time, in
-/// float64), so results do not depend on the thread count.
+/// parameters from the original weights. With `clipSearch`, every set of parameters comes from the
+/// clipping search of `quantize(clipSearchWithImportance:)` weighted by the inputs' mean square
+/// (GPTQ's grid search), instead of the min and max. Columns go in blocks of about 128 with lazy batch updates.
+/// Rows are independent and run in parallel (16 at a time, in float64), so results do not depend on
+/// the thread count.
 extension QuantizedTensor {
     /// GPTQ-quantizes `weights` (`[outputs, inputs]`) with the input statistics of its layer.
     public init(gptq weights: TensorView, stats: LayerStats, scheme: QuantScheme, damp: Double = 0.01,
-                actOrder: Bool = false) throws(QuantError) {
+                actOrder: Bool = false, clipSearch: Bool = false) throws(QuantError) {
         let scheme = try scheme.validated()
         let (n, k) = (weights.rows, weights.cols)
         guard stats.inFeatures == k else {
@@ -30,62 +33,91 @@ extension QuantizedTensor {
         for i in 0..<k { for j in 0..<k { permuted[i * k + j] = h[order[i] * k + order[j]] } }
         let meanDiagonal = (0..<k).reduce(0.0) { $0 + permuted[$1 * k + $1] } / Double(k)
         for i in 0..<k { permuted[i * k + i] += damp * meanDiagonal }
-        let u = try _inverseCholeskyUpper(permuted, k)
+        let u = try _inverseCholeskyUpper(consume permuted, k)
 
         // Parameters fixed before the sweep: per tensor, per row, or static groups with act-order.
         let original = try Self._float64Rows(weights)
         var params = [QuantParams](repeating: QuantParams(scale: 1, zeroPoint: 0), count: scheme.qparamCount(rows: n, cols: k))
         let fixedParams = layout.perTensor || layout.runLength >= k || actOrder
+        let importance = clipSearch ? stats.meanSquare.map { Float($0) } : []
         if fixedParams {
-            params = try _computeQParams(weights, scheme)
+            params = try importance.withUnsafeBufferPointer { importance throws(QuantError) in
+                try clipSearch && !layout.perTensor
+                    ? _quantizeRuns(weights, scheme, into: nil, search: _ClipSearch(importance: importance.baseAddress!))
+                    : _computeQParams(weights, scheme)
+            }
         }
         let groupsPerRow = layout.runsPerRow
+        // Columns go in blocks: the error of a block's columns reaches the later columns of the block at
+        // once and the columns after it in one matrix product ("lazy batch updates"). A group whose
+        // parameters come from its updated columns lies within one block.
+        let blockColumns = fixedParams ? 128 : layout.runLength * Swift.max(1, 128 / layout.runLength)
         var quantized = [Float](repeating: 0, count: n * k)
         var failures = [QuantError?](repeating: nil, count: (n + 15) / 16)
         let qmin = Float(scheme.qmin), qmax = Float(scheme.qmax)
         quantized.withUnsafeMutableBufferPointer { quantized in
+        importance.withUnsafeBufferPointer { importance in
         params.withUnsafeMutableBufferPointer { params in
         failures.withUnsafeMutableBufferPointer { failures in
         u.withUnsafeBufferPointer { u in
+            let u = u.baseAddress!
+            let search = clipSearch ? _ClipSearch(importance: importance.baseAddress!) : nil
             _parallelForRanges(itemCount: (n + 15) / 16) { blocks in
+                // The block's rows in float64, columns in sweep order, and their negated scaled errors.
+                let w = UnsafeMutablePointer<Double>.allocate(capacity: 16 * k)
+                let errors = UnsafeMutablePointer<Double>.allocate(capacity: 16 * blockColumns)
+                let group32 = UnsafeMutablePointer<Float>.allocate(capacity: layout.runLength)
+                defer { w.deallocate(); errors.deallocate(); group32.deallocate() }
                 for block in blocks {
                     let rows = (block * 16)..<Swift.min(block * 16 + 16, n)
-                    // The block's rows in float64, columns in sweep order.
-                    let w = UnsafeMutablePointer<Double>.allocate(capacity: rows.count * k)
-                    defer { w.deallocate() }
                     for (r, row) in rows.enumerated() {
                         for j in 0..<k { w[r * k + j] = dead[order[j]] ? 0 : original[row * k + order[j]] }
                     }
                     do throws(QuantError) {
-                        for i in 0..<k {
-                            let column = order[i]
-                            let group = column / layout.runLength
-                            if !fixedParams && column % layout.runLength == 0 {
-                                // The group's parameters from its columns as updated so far (no act-order:
-                                // sweep order is column order, so the group is columns i ..< i + size).
-                                let end = Swift.min(i + layout.runLength, k)
+                        for start in stride(from: 0, to: k, by: blockColumns) {
+                            let end = Swift.min(start + blockColumns, k)
+                            for i in start..<end {
+                                let column = order[i]
+                                let group = column / layout.runLength
+                                if !fixedParams && column % layout.runLength == 0 {
+                                    // The group's parameters from its columns as updated so far (no act-order:
+                                    // sweep order is column order, so the group is columns i ..< i + size).
+                                    let groupEnd = Swift.min(i + layout.runLength, k)
+                                    for (r, row) in rows.enumerated() {
+                                        var low = Float.infinity, high = -Float.infinity
+                                        for j in i..<groupEnd {
+                                            group32[j - i] = Float(w[r * k + j])
+                                            low = Swift.min(low, group32[j - i]); high = Swift.max(high, group32[j - i])
+                                        }
+                                        params[row * groupsPerRow + group] = if let search {
+                                            try search.params(group32, groupEnd - i, column: i, scheme: scheme, min: low, max: high)
+                                        } else {
+                                            try scheme._qparams(min: low, max: high)
+                                        }
+                                    }
+                                }
+                                let pivot = u[i * k + i]
                                 for (r, row) in rows.enumerated() {
-                                    var low = Double.infinity, high = -Double.infinity
-                                    for j in i..<end { low = Swift.min(low, w[r * k + j]); high = Swift.max(high, w[r * k + j]) }
-                                    params[row * groupsPerRow + group] = try scheme._qparams(min: Float(low), max: Float(high))
+                                    let p = params[layout.perTensor ? 0 : row * groupsPerRow + (layout.runLength >= k ? 0 : group)]
+                                    let x = Float(w[r * k + i]), zero = Float(p.zeroPoint)
+                                    let q = (Swift.max(Swift.min((x / p.scale).rounded(.toNearestOrEven) + zero, qmax), qmin) - zero) * p.scale
+                                    quantized[row * k + column] = q
+                                    let error = (w[r * k + i] - Double(q)) / pivot
+                                    errors[r * blockColumns + i - start] = -error
+                                    let target = w + r * k
+                                    for j in (i + 1)..<Swift.max(i + 1, end) { target[j] -= error * u[i * k + j] }
                                 }
                             }
-                            let pivot = u[i * k + i]
-                            for (r, row) in rows.enumerated() {
-                                let p = params[layout.perTensor ? 0 : row * groupsPerRow + (layout.runLength >= k ? 0 : group)]
-                                let x = Float(w[r * k + i]), zero = Float(p.zeroPoint)
-                                let q = (Swift.max(Swift.min((x / p.scale).rounded(.toNearestOrEven) + zero, qmax), qmin) - zero) * p.scale
-                                quantized[row * k + column] = q
-                                let error = (w[r * k + i] - Double(q)) / pivot
-                                let target = w + r * k
-                                for j in (i + 1)..<Swift.max(i + 1, k) { target[j] -= error * u[i * k + j] }
-                            }
+                            _addProducts(SIMD8<Double>.self, rows: rows.count, columns: k - end, depth: end - start,
+                                         a: errors, aStride: blockColumns, b: u + start * k + end, bStride: k,
+                                         c: w + end, cStride: k)
                         }
                     } catch {
                         failures[block] = error
                     }
                 }
             }
+        }
         }
         }
         }
@@ -116,77 +148,4 @@ extension QuantizedTensor {
         }
         return out
     }
-}
-
-/// The upper Cholesky factor `U` of `A⁻¹` (`A⁻¹ = UᵀU`) for a symmetric positive definite `A`
-/// (row-major `k x k`, float64); throws `.invalidArgument` when `A` is not positive definite.
-///
-/// With `J` the order-reversing permutation and `JAJ = LLᵀ`, `A⁻¹ = J L⁻ᵀ L⁻¹ J = UᵀU` for the upper
-/// triangular `U = J L⁻¹ J`: one Cholesky factorisation and one triangular inverse.
-func _inverseCholeskyUpper(_ a: [Double], _ k: Int) throws(QuantError) -> [Double] {
-    var reversed = [Double](repeating: 0, count: k * k)
-    for i in 0..<k { for j in 0..<k { reversed[i * k + j] = a[(k - 1 - i) * k + (k - 1 - j)] } }
-    let l = try _cholesky(reversed, k)
-    // (L⁻¹)ᵀ, row c holding column c of L⁻¹, by forward substitution (rows contiguous for the dots).
-    var inverseT = [Double](repeating: 0, count: k * k)
-    l.withUnsafeBufferPointer { l in
-        inverseT.withUnsafeMutableBufferPointer { t in
-            _parallelForRanges(itemCount: k) { columns in
-                for c in columns {
-                    let row = t.baseAddress! + c * k
-                    row[c] = 1 / l[c * k + c]
-                    for i in (c + 1)..<Swift.max(c + 1, k) {
-                        row[i] = -_dotDouble(l.baseAddress! + i * k + c, row + c, i - c) / l[i * k + i]
-                    }
-                }
-            }
-        }
-    }
-    // U[i][j] = (L⁻¹)[k-1-i][k-1-j] = inverseT[k-1-j][k-1-i], zero below the diagonal.
-    var u = [Double](repeating: 0, count: k * k)
-    for i in 0..<k { for j in i..<k { u[i * k + j] = inverseT[(k - 1 - j) * k + (k - 1 - i)] } }
-    return u
-}
-
-/// The lower Cholesky factor of a symmetric positive definite matrix (row-major, float64).
-func _cholesky(_ a: [Double], _ k: Int) throws(QuantError) -> [Double] {
-    var l = [Double](repeating: 0, count: k * k)
-    try l.withUnsafeMutableBufferPointer { l throws(QuantError) in
-        let base = l.baseAddress!
-        for j in 0..<k {
-            // Column j: the diagonal first, then the rows below it (independent of each other).
-            let diagonal = a[j * k + j] - _dotDouble(base + j * k, base + j * k, j)
-            guard diagonal > 0, diagonal.isFinite else {
-                throw QuantError(.invalidArgument, "the Hessian is not positive definite; raise damp")
-            }
-            let pivot = diagonal.squareRoot()
-            base[j * k + j] = pivot
-            a.withUnsafeBufferPointer { a in
-                _parallelForRanges(itemCount: k - j - 1) { rows in
-                    for offset in rows {
-                        let i = j + 1 + offset
-                        base[i * k + j] = (a[i * k + j] - _dotDouble(base + i * k, base + j * k, j)) / pivot
-                    }
-                }
-            }
-        }
-    }
-    return l
-}
-
-/// `sum a[i] * b[i]` over `count` doubles with eight-lane accumulators (a fixed order).
-@inline(__always)
-func _dotDouble(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
-    var sum = SIMD8<Double>()
-    var i = 0
-    while i + 8 <= count {
-        sum += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Double>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Double>.self)
-        i += 8
-    }
-    var total = sum.sum()
-    while i < count {
-        total += a[i] * b[i]
-        i += 1
-    }
-    return total
 }

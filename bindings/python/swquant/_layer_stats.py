@@ -100,12 +100,14 @@ class LayerStats:
 
 
 def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
-         damp: float = 0.01, act_order: bool = False, per_tensor: bool = False, signed: bool | None = None,
-         scale_dtype: Any = "float32") -> QuantizedTensor:
+         damp: float = 0.01, act_order: bool = False, clip_search: bool = False, per_tensor: bool = False,
+         signed: bool | None = None, scale_dtype: Any = "float32") -> QuantizedTensor:
     """GPTQ: quantizes ``w`` ([out_features, in_features]) column by column, spreading each column's
     rounding error over the columns still to come through the inverse Hessian ``X^T X`` of the layer's
     inputs (``stats``), plus ``damp * mean(diag)``. ``act_order`` sweeps columns by decreasing ``diag``
-    with group parameters from the original weights. Returns a ``QuantizedTensor`` like ``quantize``.
+    with group parameters from the original weights. ``clip_search`` picks each group's range by the
+    clipping search of ``quantize(clip_search=True)`` weighted by ``stats.mean_sq`` instead of its min and
+    max. Returns a ``QuantizedTensor`` like ``quantize``.
     """
     if not isinstance(stats, LayerStats):
         raise TypeError(f"stats must be a swquant.LayerStats, got {type(stats).__name__}")
@@ -115,7 +117,8 @@ def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128,
         raise ValueError(f"w must be 2-D [out_features, in_features], got shape {shape}")
     matrix, code, rows, cols = as_matrix(w, None, "w")
     with stats._lock:
-        handle = _swquant.gptq(matrix, code, rows, cols, scheme.native(), stats._handle, float(damp), int(bool(act_order)))
+        handle = _swquant.gptq(matrix, code, rows, cols, scheme.native(), stats._handle, float(damp),
+                                int(bool(act_order)), int(bool(clip_search)))
     return QuantizedTensor(handle, tuple(shape))
 
 
