@@ -379,9 +379,11 @@ swq_status swq_gptq(const void *data, int32_t dtype, int64_t rows, int64_t cols,
 /**
  * AWQ: for alpha in 0, 1/grid, ..., (grid-1)/grid, scales the weight columns by s = mean|x|^alpha (from
  * `stats`, normalised by sqrt(max(s) min(s))), quantizes, and keeps the alpha whose layer output error on
- * the calibration data (through X^T X) is least; clip_search != 0 adds a clipping search to the final
- * quantization. *out receives the quantized W diag(s): its inputs must be divided by channel_scales
- * (written to channel_scales[cols]) or the division folded into the previous operation. *alpha may be NULL.
+ * the calibration data (through X^T X) is least; clip_search != 0 (per-row and per-group schemes) clips
+ * each group's range in the final quantization to minimise its share of that output error (AWQ's clipping
+ * search; SWQ_ERR_INVALID_ARGUMENT for other schemes). *out receives the quantized W diag(s): its inputs
+ * must be divided by channel_scales (written to channel_scales[cols]) or the division folded into the
+ * previous operation. *alpha may be NULL.
  */
 swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
                    const swq_layer_stats *stats, int32_t grid, int32_t clip_search, float *channel_scales,

@@ -163,12 +163,12 @@ def main() -> None:
 
     print(f"{'method':<30}{'activation SQNR dB':>20}{'embedding cosine mean':>24}{'min':>8}")
     for (method, options), smoothed in [(m, False) for m in METHODS] + [(m, True) for m in METHODS]:
-        scales = smooth if smoothed else {n: np.float32(1) for n in names}
+        scales = smooth if smoothed else None
         layer_weights = smooth_weights if smoothed else weights
         observers = {n: swquant.Observer(method, bits=8, symmetric=False, **options) for n in names}
 
         def observe(name, x, observers=observers, scales=scales):
-            observers[name].observe(x / scales[name])
+            observers[name].observe(x if scales is None else x / scales[name])
             return float_linear(name, x)
 
         model.linear = observe
@@ -179,7 +179,7 @@ def main() -> None:
 
         def w8a8(name, x, params=params, sqnrs=sqnrs, scales=scales, layer_weights=layer_weights):
             scale, zero = params[name]
-            x = np.ascontiguousarray(x / scales[name], dtype=np.float32)
+            x = np.ascontiguousarray(x if scales is None else x / scales[name], dtype=np.float32)
             codes = swquant.quantize_codes(x, scale, zero)  # uint8 with the calibrated static range
             sqnrs.append(swquant.sqnr(x, swquant.fake_quantize(x, scale, zero, signed=False)))
             return swquant.matmul_static_int8(codes, float(scale), int(zero), layer_weights[name], model.w[name + ".bias"])

@@ -66,8 +66,8 @@ extension QuantizedTensor {
                 // The block's rows in float64, columns in sweep order, and their negated scaled errors.
                 let w = UnsafeMutablePointer<Double>.allocate(capacity: 16 * k)
                 let errors = UnsafeMutablePointer<Double>.allocate(capacity: 16 * blockColumns)
-                let group32 = UnsafeMutablePointer<Float>.allocate(capacity: layout.runLength)
-                defer { w.deallocate(); errors.deallocate(); group32.deallocate() }
+                let groupValues = UnsafeMutablePointer<Float>.allocate(capacity: layout.runLength)  // one group, as float32
+                defer { w.deallocate(); errors.deallocate(); groupValues.deallocate() }
                 for block in blocks {
                     let rows = (block * 16)..<Swift.min(block * 16 + 16, n)
                     for (r, row) in rows.enumerated() {
@@ -86,11 +86,11 @@ extension QuantizedTensor {
                                     for (r, row) in rows.enumerated() {
                                         var low = Float.infinity, high = -Float.infinity
                                         for j in i..<groupEnd {
-                                            group32[j - i] = Float(w[r * k + j])
-                                            low = Swift.min(low, group32[j - i]); high = Swift.max(high, group32[j - i])
+                                            groupValues[j - i] = Float(w[r * k + j])
+                                            low = Swift.min(low, groupValues[j - i]); high = Swift.max(high, groupValues[j - i])
                                         }
                                         params[row * groupsPerRow + group] = if let search {
-                                            try search.params(group32, groupEnd - i, column: i, scheme: scheme, min: low, max: high)
+                                            try search.params(groupValues, groupEnd - i, column: i, scheme: scheme, min: low, max: high)
                                         } else {
                                             try scheme._qparams(min: low, max: high)
                                         }

@@ -22,29 +22,23 @@ func _outputErrorClipParams(_ w: UnsafePointer<Float>, rows n: Int, cols k: Int,
                 let products = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * size)
                 var ranges = [(min: Float, max: Float)](repeating: (0, 0), count: n)
                 var bestErrors = [Double](repeating: 0, count: n)
+                var candidates = [QuantParams](repeating: QuantParams(scale: 1, zeroPoint: 0), count: blockRows)
                 defer { delta.deallocate(); products.deallocate() }
                 for group in range {
                     let first = group * size, count = Swift.min(size, k - first)
-                    let factor: [Float]
                     do throws(QuantError) {
-                        factor = try _ridgedCholeskyFactor(gram, k, block: first..<(first + count))
-                    } catch {
-                        failures[group] = error
-                        continue
-                    }
-                    for row in 0..<n {
-                        var low = Float.infinity, high = -Float.infinity
-                        for c in first..<(first + count) { low = Swift.min(low, w[row * k + c]); high = Swift.max(high, w[row * k + c]) }
-                        ranges[row] = (low, high)
-                    }
-                    do throws(QuantError) {
+                        let factor = try _ridgedCholeskyFactor(gram, k, block: first..<(first + count))
+                        for row in 0..<n {
+                            var low = Float.infinity, high = -Float.infinity
+                            for c in first..<(first + count) { low = Swift.min(low, w[row * k + c]); high = Swift.max(high, w[row * k + c]) }
+                            ranges[row] = (low, high)
+                        }
                         for (step, shrink) in _ClipSearch.shrink.enumerated() {
                             for blockStart in stride(from: 0, to: n, by: blockRows) {
                                 let rows = blockStart..<Swift.min(blockStart + blockRows, n)
-                                var candidates = [QuantParams]()
                                 for (r, row) in rows.enumerated() {
                                     let p = try scheme._qparams(min: ranges[row].min * shrink, max: ranges[row].max * shrink)
-                                    candidates.append(p)
+                                    candidates[r] = p
                                     let zero = Float(p.zeroPoint)
                                     for c in 0..<count {
                                         let x = w[row * k + first + c]

@@ -127,7 +127,8 @@ def awq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, 
         scale_dtype: Any = "float32") -> tuple[QuantizedTensor, np.ndarray]:
     """AWQ: scales the input channels of ``w`` ([out_features, in_features]) by ``s = mean|x|^alpha``
     (normalised), alpha searched on ``grid`` points in [0, 1) to minimise the layer's output error on the
-    calibration data (through ``stats.gram``), then quantizes ``w * s`` (with a clipping search).
+    calibration data (through ``stats.gram``), then quantizes ``w * s``; ``clip_search`` clips each group's
+    range to minimise its share of that output error (AWQ's clipping search).
 
     Returns ``(q, s)``: ``q`` quantizes ``w * s``, so the layer computes ``(x / s) @ q.dequantize().T``; fold
     ``1 / s`` into the previous operation (e.g. a norm's weights) or divide the activations.
