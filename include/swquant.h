@@ -353,6 +353,11 @@ swq_status swq_layer_stats_count(const swq_layer_stats *stats, int64_t *rows);
 swq_status swq_layer_stats_read(const swq_layer_stats *stats, double *gram, int64_t capacity, double *mean_abs,
                                 double *mean_sq);
 
+/** New statistics (*out, free with swq_layer_stats_free) of the inputs scaled channel by channel,
+ *  x diag(scales), from `stats` (scales[in_features], finite). For GPTQ after AWQ's channel scales s:
+ *  GPTQ of W diag(s) with the statistics scaled by 1 / s. */
+swq_status swq_layer_stats_scaled(const swq_layer_stats *stats, const float *scales, swq_layer_stats **out);
+
 /** The statistics as bytes: *size receives the size; with out NULL only the size, else out[capacity]. */
 swq_status swq_layer_stats_serialize(const swq_layer_stats *stats, uint8_t *out, int64_t capacity, int64_t *size);
 
@@ -378,13 +383,20 @@ swq_status swq_gptq(const void *data, int32_t dtype, int64_t rows, int64_t cols,
 
 /**
  * AWQ: for alpha in 0, 1/grid, ..., (grid-1)/grid, scales the weight columns by s = mean|x|^alpha (from
- * `stats`, normalised by sqrt(max(s) min(s))), quantizes, and keeps the alpha whose layer output error on
- * the calibration data (through X^T X) is least; clip_search != 0 (per-row and per-group schemes) clips
- * each group's range in the final quantization to minimise its share of that output error (AWQ's clipping
- * search; SWQ_ERR_INVALID_ARGUMENT for other schemes). *out receives the quantized W diag(s): its inputs
- * must be divided by channel_scales (written to channel_scales[cols]) or the division folded into the
- * previous operation. *alpha may be NULL.
+ * `stats`), or with duo_scaling != 0 (AutoAWQ's default) by s = mean|x|^alpha / (mean|w'|^(1-alpha) + 1e-4)
+ * where w' is each weight divided by the largest magnitude in its group (its row for per-row schemes) and
+ * the mean runs over the rows; s is normalised by sqrt(max(s) min(s)). It quantizes, and keeps the alpha
+ * whose layer output error on the calibration data (through X^T X) is least; clip_search != 0 (per-row and
+ * per-group schemes) clips each group's range in the final quantization to minimise its share of that
+ * output error (AWQ's clipping search; SWQ_ERR_INVALID_ARGUMENT for other schemes). *out receives the
+ * quantized W diag(s): its inputs must be divided by channel_scales (written to channel_scales[cols]) or
+ * the division folded into the previous operation. *alpha may be NULL.
  */
+swq_status swq_awq_v2(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
+                      const swq_layer_stats *stats, int32_t grid, int32_t clip_search, int32_t duo_scaling,
+                      float *channel_scales, double *alpha, swq_qtensor **out);
+
+/** swq_awq_v2 with duo_scaling 0 (the first version's signature). */
 swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
                    const swq_layer_stats *stats, int32_t grid, int32_t clip_search, float *channel_scales,
                    double *alpha, swq_qtensor **out);

@@ -54,6 +54,19 @@ public func swq_layer_stats_read(
 }
 
 @c @implementation
+public func swq_layer_stats_scaled(
+    _ stats: OpaquePointer?, _ scales: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let stats = try LayerStats.borrow(stats)
+        let scales = Array(UnsafeBufferPointer(start: try _required(scales, "scales"), count: stats.inFeatures))
+        out.pointee = try stats.scaled(by: scales).handle
+    }
+}
+
+@c @implementation
 public func swq_layer_stats_serialize(
     _ stats: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
@@ -95,10 +108,11 @@ public func swq_gptq(
 }
 
 @c @implementation
-public func swq_awq(
+public func swq_awq_v2(
     _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
-    _ stats: OpaquePointer?, _ grid: Int32, _ clipSearch: Int32, _ channelScales: UnsafeMutablePointer<Float>?,
-    _ alpha: UnsafeMutablePointer<Double>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+    _ stats: OpaquePointer?, _ grid: Int32, _ clipSearch: Int32, _ duoScaling: Int32,
+    _ channelScales: UnsafeMutablePointer<Float>?, _ alpha: UnsafeMutablePointer<Double>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> swq_status {
     _status { () throws(QuantError) in
         let out = try _required(out, "out")
@@ -106,11 +120,20 @@ public func swq_awq(
         let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
         let channelScales = try _required(channelScales, "channel_scales")
         let result = try awq(_view(data, dtype, rows, cols), stats: LayerStats.borrow(stats), scheme: scheme,
-                             grid: Int(grid), clipSearch: clipSearch != 0)
+                             grid: Int(grid), clipSearch: clipSearch != 0, duoScaling: duoScaling != 0)
         try _copy(result.channelScales, to: channelScales, capacity: cols)
         alpha?.pointee = result.alpha
         out.pointee = _QTensorBox(result.tensor).handle
     }
+}
+
+@c @implementation
+public func swq_awq(
+    _ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?,
+    _ stats: OpaquePointer?, _ grid: Int32, _ clipSearch: Int32, _ channelScales: UnsafeMutablePointer<Float>?,
+    _ alpha: UnsafeMutablePointer<Double>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    swq_awq_v2(data, dtype, rows, cols, scheme, stats, grid, clipSearch, 0, channelScales, alpha, out)
 }
 
 @c @implementation

@@ -352,6 +352,19 @@ static void test_layer_stats(void) {
     CHECK(memcmp(gram, gram_expected, sizeof gram) == 0);
     CHECK(mean_abs[0] == 0.5 && mean_abs[1] == 3 && mean_abs[2] == 4 && mean_sq[2] == 17);
     CHECK(swq_layer_stats_read(stats, gram, 8, NULL, NULL) == SWQ_ERR_BUFFER_TOO_SMALL);
+    {
+        /* Scaled by (2, -1, 0.5): the statistics of rows [2, -2, -1.5] and [0, -4, 2.5]. */
+        const float scales[3] = {2, -1, 0.5f}, bad[3] = {1, NAN, 1};
+        const double scaled_expected[9] = {4, -4, -3, -4, 20, -7, -3, -7, 8.5};
+        CHECK(swq_layer_stats_scaled(stats, scales, &other) == SWQ_OK);
+        CHECK(swq_layer_stats_read(other, gram, 9, mean_abs, mean_sq) == SWQ_OK);
+        CHECK(memcmp(gram, scaled_expected, sizeof gram) == 0);
+        CHECK(mean_abs[0] == 1 && mean_abs[1] == 3 && mean_abs[2] == 2 && mean_sq[2] == 4.25);
+        swq_layer_stats_free(other);
+        other = NULL;
+        CHECK(swq_layer_stats_scaled(stats, bad, &other) == SWQ_ERR_NON_FINITE && other == NULL);
+        CHECK(swq_layer_stats_scaled(stats, NULL, &other) == SWQ_ERR_NULL_POINTER);
+    }
     CHECK(swq_layer_stats_observe(stats, x, SWQ_DTYPE_F32, 3, 2) == SWQ_ERR_SHAPE);
     CHECK(swq_layer_stats_serialize(stats, NULL, 0, &size) == SWQ_OK && size > 0);
     bytes = malloc((size_t)size);
@@ -388,6 +401,13 @@ static void test_layer_stats(void) {
             CHECK(alpha == 0 && channel_scales[0] == 1 && channel_scales[2] == 1);
             swq_qtensor_free(q);
             CHECK(swq_awq(w, SWQ_DTYPE_F32, 2, 3, &s, stats, 0, 0, channel_scales, &alpha, &q) == SWQ_ERR_INVALID_ARGUMENT);
+            /* Duo scaling at alpha = 0: s_j = 1 / (mean_i |w_ij| / max_j' |w_ij'| + 1e-4), normalised so that
+               max(s) min(s) = 1; the normalised means are 0.75, 0.5 and 0.3125. */
+            CHECK(swq_awq_v2(w, SWQ_DTYPE_F32, 2, 3, &s, stats, 1, 0, 1, channel_scales, &alpha, &q) == SWQ_OK);
+            CHECK(fabsf(channel_scales[2] / channel_scales[0] - 0.7501f / 0.3126f) < 1e-4f);
+            CHECK(fabsf(channel_scales[1] / channel_scales[0] - 0.7501f / 0.5001f) < 1e-4f);
+            CHECK(fabsf(channel_scales[0] * channel_scales[2] - 1) < 1e-5f);
+            swq_qtensor_free(q);
         }
     }
     swq_layer_stats_free(stats);

@@ -23,14 +23,23 @@ def stats_of(x):
     return stats
 
 
-def awq_reference(w, stats, bits, group, grid):
-    """The alpha search in numpy: scales from mean|x|, RTN of w * s (swquant.quantize, the quantizer under
-    test elsewhere), output error through X^T X in float64."""
+def normalized_weight_means(w, group):
+    """AutoAWQ's w_mean: |w| over its group's largest magnitude, averaged over the rows."""
+    a = np.abs(w.astype(np.float64)).reshape(w.shape[0], -1, group)
+    return (a / (a.max(axis=2, keepdims=True) + 1e-6)).reshape(w.shape).mean(axis=0)
+
+
+def awq_reference(w, stats, bits, group, grid, duo=False):
+    """The alpha search in numpy: scales from mean|x| (over mean|w'|^(1 - alpha) with duo scaling), RTN of
+    w * s (swquant.quantize, the quantizer under test elsewhere), output error through X^T X in float64."""
     mean_abs, h = stats.mean_abs, stats.gram
     best = None
     for step in range(grid):
         alpha = step / grid
-        raw = np.maximum(np.power(np.maximum(mean_abs, 0), alpha), 1e-4)
+        raw = np.power(np.maximum(mean_abs, 0), alpha)
+        if duo:
+            raw = raw / (np.power(normalized_weight_means(w, group), 1 - alpha) + 1e-4)
+        raw = np.maximum(raw, 1e-4)
         scales = (raw / np.sqrt(raw.max() * raw.min())).astype(np.float32)
         q = swquant.quantize(w * scales, bits=bits, group_size=group).dequantize()
         delta = w.astype(np.float64) - (q / scales).astype(np.float64)
@@ -49,6 +58,20 @@ def test_alpha_search_matches_the_reference():
     np.testing.assert_allclose(scales, expected, rtol=1e-6)
     np.testing.assert_array_equal(q.dequantize(), swquant.quantize(w * scales, bits=3, group_size=32).dequantize())
     assert alpha > 0  # the outlier channels make scaling worth it
+
+
+def test_duo_scaling_matches_the_reference():
+    rng = np.random.default_rng(8)
+    w = (rng.standard_t(df=4, size=(32, 128)) * 0.05).astype(np.float32)
+    w[:, 5::16] *= 8  # columns of large weights: duo scaling scales them down
+    stats = stats_of(outlier_inputs(rng, 512, 128))
+    q, scales = swquant.awq(w, stats, bits=3, group_size=32, grid=10, clip_search=False, duo_scaling=True)
+    error, alpha, expected = awq_reference(w, stats, 3, 32, 10, duo=True)
+    np.testing.assert_allclose(scales, expected, rtol=1e-5)
+    np.testing.assert_array_equal(q.dequantize(), swquant.quantize(w * scales, bits=3, group_size=32).dequantize())
+    # the search includes alpha = 0, which duo scaling makes a real candidate (not all ones)
+    assert not np.allclose(awq_reference(w, stats, 3, 32, 1, duo=True)[2], 1)
+    assert error <= awq_reference(w, stats, 3, 32, 1, duo=True)[0]
 
 
 def output_error_clip_reference(w, gram, bits, group):
@@ -116,3 +139,19 @@ def test_bad_input():
         swquant.awq(w, swquant.LayerStats(8))
     with pytest.raises(swquant.QuantizationError, match="grid"):
         swquant.awq(w, stats_of(np.ones((2, 8), np.float32)), group_size=4, grid=0)
+
+
+def test_gptq_after_awq_scales_lowers_the_held_out_error():
+    """AWQ's channel scales, then GPTQ of w * s with the statistics of x / s (LayerStats.scaled)."""
+    rng = np.random.default_rng(9)
+    w = (rng.standard_t(df=4, size=(64, 128)) * 0.05).astype(np.float32)
+    mix = np.random.default_rng(10).standard_normal((128, 128)) / 8 + np.eye(128)  # correlated inputs
+    stats = stats_of((outlier_inputs(rng, 1024, 128) @ mix).astype(np.float32))
+    held_out = outlier_inputs(np.random.default_rng(11), 512, 128) @ mix
+    reference = held_out @ w.T.astype(np.float64)
+    q_awq, s = swquant.awq(w, stats, bits=3, group_size=32, clip_search=False)
+    q = swquant.gptq(w * s, stats.scaled(1 / s), bits=3, group_size=32, act_order=True)
+
+    def error(tensor):
+        return np.mean(((held_out / s) @ tensor.dequantize().T.astype(np.float64) - reference) ** 2)
+    assert error(q) < 0.8 * error(q_awq)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import swquant
 
 
@@ -51,6 +54,36 @@ def test_merge_bytes_and_threads():
         grams.append(stats.to_bytes())
     swquant.set_num_threads(0)
     assert grams[0] == grams[1] == grams[2]
+
+
+@given(k=st.integers(1, 40), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_scaled_statistics_are_those_of_the_scaled_inputs(k, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((17, k))
+    scales = rng.choice([-1.0, 1.0], k) * np.exp(rng.uniform(-6, 6, k))  # signs and a wide range of sizes
+    scales = scales.astype(np.float32)
+    stats = swquant.LayerStats(k)
+    stats.observe(x.astype(np.float32))
+    before = stats.to_bytes()
+    scaled = stats.scaled(scales)
+    y = x.astype(np.float32).astype(np.float64) * scales.astype(np.float64)  # the scaled inputs, in float64
+    expected = y.T @ y
+    # each entry within float64 rounding of its Cauchy-Schwarz size sqrt(G_ii G_jj) (off-diagonal sums cancel)
+    size = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+    assert np.all(np.abs(scaled.gram - expected) <= 1e-12 * size)
+    np.testing.assert_allclose(scaled.mean_abs, np.abs(y).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scaled.mean_sq, (y**2).mean(axis=0), rtol=1e-12)
+    assert scaled.count == 17 and stats.to_bytes() == before  # the original is unchanged
+
+
+def test_scaled_statistics_bad_input():
+    stats = swquant.LayerStats(4)
+    stats.observe(np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="one value per input feature"):
+        stats.scaled(np.ones(5, np.float32))
+    with pytest.raises(swquant.QuantizationError, match="finite"):
+        stats.scaled(np.array([1, np.inf, 1, 1], np.float32))
 
 
 def test_bad_input():

@@ -746,6 +746,25 @@ static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data) {
     return accumulator_deserialize(data, LAYER_STATS);
 }
 
+/* layer_stats_scaled(capsule, scales) -> capsule of the statistics of x * scales */
+static PyObject *py_layer_stats_scaled(PyObject *self, PyObject *args) {
+    PyObject *capsule, *scales_obj;
+    swq_layer_stats *stats, *scaled = NULL;
+    swq_status status;
+    long long in_features;
+    Py_buffer scales;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OLO", &capsule, &in_features, &scales_obj)) return NULL;
+    if (!(stats = stats_from_capsule(capsule))) return NULL;
+    if (!get_buffer(scales_obj, &scales, 4, in_features, 0, "scales")) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_layer_stats_scaled(stats, scales.buf, &scaled);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&scales);
+    if (status != SWQ_OK) return raise_status(status);
+    return wrap_accumulator(scaled, LAYER_STATS);
+}
+
 /* layer_stats_read(capsule, gram_out, mean_abs_out, mean_sq_out) -> rows observed */
 static PyObject *py_layer_stats_read(PyObject *self, PyObject *args) {
     PyObject *capsule, *gram_obj, *abs_obj, *sq_obj;
@@ -805,10 +824,11 @@ static PyObject *py_gptq(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* awq(data, dtype, rows, cols, scheme, stats_capsule, grid, clip_search, scales_out) -> (capsule, alpha) */
+/* awq(data, dtype, rows, cols, scheme, stats_capsule, grid, clip_search, duo_scaling, scales_out)
+ *     -> (capsule, alpha) */
 static PyObject *py_awq(PyObject *self, PyObject *args) {
     PyObject *data, *scheme_tuple, *stats_obj, *scales_obj, *capsule;
-    int dtype, grid, clip_search;
+    int dtype, grid, clip_search, duo_scaling;
     long long rows, cols;
     double alpha = 0;
     swq_scheme scheme;
@@ -817,8 +837,8 @@ static PyObject *py_awq(PyObject *self, PyObject *args) {
     swq_status status;
     Py_buffer view, scales;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiLLOOiiO", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &grid,
-                          &clip_search, &scales_obj))
+    if (!PyArg_ParseTuple(args, "OiLLOOiiiO", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &grid,
+                          &clip_search, &duo_scaling, &scales_obj))
         return NULL;
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
     if (!(stats = stats_from_capsule(stats_obj))) return NULL;
@@ -832,7 +852,8 @@ static PyObject *py_awq(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_awq(view.buf, dtype, rows, cols, &scheme, stats, grid, clip_search, scales.buf, &alpha, &tensor);
+    status = swq_awq_v2(view.buf, dtype, rows, cols, &scheme, stats, grid, clip_search, duo_scaling, scales.buf,
+                        &alpha, &tensor);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&scales);
     PyBuffer_Release(&view);
@@ -920,6 +941,7 @@ static PyMethodDef methods[] = {
     {"layer_stats_read", py_layer_stats_read, METH_VARARGS, "layer_stats_read(capsule, gram, mean_abs, mean_sq) -> rows"},
     {"layer_stats_serialize", py_layer_stats_serialize, METH_O, "layer_stats_serialize(capsule) -> bytes"},
     {"layer_stats_deserialize", py_layer_stats_deserialize, METH_O, "layer_stats_deserialize(bytes) -> capsule"},
+    {"layer_stats_scaled", py_layer_stats_scaled, METH_VARARGS, "layer_stats_scaled(capsule, in_features, scales) -> capsule"},
     {"observer_new", py_observer_new, METH_VARARGS, "observer_new(method, parameter, bits, symmetric, axis, bins)"},
     {"observer_observe", py_observer_observe, METH_VARARGS, "observer_observe(capsule, data, dtype, rows, cols)"},
     {"observer_merge", py_observer_merge, METH_VARARGS, "observer_merge(into, other)"},

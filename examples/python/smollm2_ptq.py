@@ -11,11 +11,12 @@ runs every linear layer through `swquant.matmul` (weight-only path) once quantiz
 - Evaluation: GPL-3 + GFDL-1.3 + Apache-2.0 + Artistic, chunks of 512 tokens, the second half of each
   chunk scored (llama.cpp's perplexity); mean KL divergence of the next-token distribution from float.
 - Methods on the 210 linear layers (the tied embedding stays float32): RTN, RTN with clipping search
-  weighted by mean x^2 (imatrix), GPTQ, GPTQ act-order, GPTQ act-order with clipping search, AWQ;
-  asymmetric, float16 scales, one row per method, bits and group size.
-- Mixed-precision recipes (RECIPES): bits and group size per kind of layer, GPTQ act-order with clipping
-  search everywhere, and the tied embedding quantized too (from the output head's statistics, used for
-  the lookup and the output). "all b/w" counts every weight of the model: float32 ones at 32 bits.
+  weighted by mean x^2 (imatrix), GPTQ, GPTQ act-order, GPTQ act-order with clipping search, AWQ, AWQ with
+  duo scaling, and AWQ + GPTQ (AWQ's duo-scaled channel scales, then GPTQ act-order with clipping search
+  of the scaled layer); asymmetric, float16 scales, one row per method, bits and group size.
+- Mixed-precision recipes (RECIPES): bits and group size per kind of layer, AWQ + GPTQ on every linear
+  layer, and the tied embedding quantized too (GPTQ act-order with clipping search from the output head's
+  statistics, used for the lookup and the output). "all b/w" counts every weight of the model: float32 ones at 32 bits.
 
 The tokenizer is a byte-level BPE written here from the GGUF's vocabulary and merges, with an ASCII
 approximation of SmolLM2's pre-tokenizer: figures are consistent between methods but may differ slightly
@@ -310,6 +311,15 @@ def main() -> None:
         return lambda w, s: (swquant.gptq(w, s, bits=bits, group_size=group, act_order=True, clip_search=True,
                                           scale_dtype="float16"), None)
 
+    def awq_gptq(bits, group):
+        """AWQ's channel scales s (duo scaling), then GPTQ act-order + clip of w * s with the statistics of x / s."""
+        def quantize(w, s):
+            _, scales = swquant.awq(w, s, bits=bits, group_size=group, clip_search=False, duo_scaling=True,
+                                    scale_dtype="float16")
+            return swquant.gptq(w * scales, s.scaled(1 / scales), bits=bits, group_size=group, act_order=True,
+                                clip_search=True, scale_dtype="float16"), scales
+        return quantize
+
     # Each method makes a quantizer (weights, stats) -> (QuantizedTensor, AWQ channel scales or None).
     methods = {
         "RTN": lambda bits, g: lambda w, s: (swquant.quantize(w, bits=bits, group_size=g, scale_dtype="float16"), None),
@@ -319,21 +329,24 @@ def main() -> None:
         "GPTQ act-order": lambda bits, g: lambda w, s: (swquant.gptq(w, s, bits=bits, group_size=g, act_order=True,
                                                                      scale_dtype="float16"), None),
         "GPTQ act-order + clip": gptq_clip,
+        "AWQ + GPTQ": awq_gptq,
         "AWQ": lambda bits, g: lambda w, s: swquant.awq(w, s, bits=bits, group_size=g, scale_dtype="float16"),
+        "AWQ duo": lambda bits, g: lambda w, s: swquant.awq(w, s, bits=bits, group_size=g, duo_scaling=True,
+                                                            scale_dtype="float16"),
     }
     if args.rows:
         rows = [(m, int(b), None if g == "channel" else int(g)) for m, b, g in (r.split(":") for r in args.rows)]
     else:
         rows = [(m, b, args.group_size) for b in args.bits for m in methods if not args.methods or m in args.methods]
-    # Mixed precision, every tensor by GPTQ act-order + clip; "output" is the tied embedding (quantized
-    # with the statistics of the output head's input, used for both).
+    # Mixed precision, every linear layer by AWQ + GPTQ; "output" is the tied embedding (GPTQ act-order +
+    # clip with the statistics of the output head's input, used for both).
     recipes = {name: recipe for name, recipe in RECIPES.items() if not args.recipes or name in args.recipes}
     print(f"{'method':<30}{'bits':>5}{'group':>8}{'lin b/w':>8}{'all b/w':>8}{'ppl':>9}{'delta':>9}{'mean KL':>9}"
           f"{'quant s':>9}")
     for method, bits, group in rows:
         measure(method, str(bits), group or "channel", dict.fromkeys(names, methods[method](bits, group)))
     for name, recipe in recipes.items():
-        plan = {n: gptq_clip(*recipe.get(n.split(".")[-1], recipe["default"])) for n in names}
+        plan = {n: awq_gptq(*recipe.get(n.split(".")[-1], recipe["default"])) for n in names}
         plan["output"] = gptq_clip(*recipe["output"])
         measure(name, "mix", "mix", plan)
     print(f"({time.perf_counter() - start:.0f} s in all)")

@@ -9,7 +9,8 @@ public struct AWQResult: Sendable {
     /// The quantized `W * diag(channelScales)`: multiply its inputs by `1 / channelScales` (or fold that
     /// into the previous operation) to compute the layer.
     public let tensor: QuantizedTensor
-    /// One scale per input channel, `mean|x|^alpha` normalised by `sqrt(max * min)`.
+    /// One scale per input channel, `mean|x|^alpha` (divided by `mean|ŵ|^(1 - alpha)` with duo scaling)
+    /// normalised by `sqrt(max * min)`.
     public let channelScales: [Float]
     /// The chosen exponent.
     public let alpha: Double
@@ -22,9 +23,12 @@ public struct AWQResult: Sendable {
 /// `H = XᵀX` (see `_OutputError`), picks alpha (the first least wins ties). With `clipSearch` (per-row
 /// and per-group schemes), the final quantization clips each group's range to minimise its share of the
 /// output error through the scaled inputs' Gram matrix (`_outputErrorClipParams`, AWQ's auto-clip).
-/// With `grid = 1` (alpha = 0) it equals round-to-nearest with the same clipping.
+/// With `duoScaling` (AutoAWQ's default), the candidates are `s = mean|x|^alpha / mean|ŵ|^(1 - alpha)`
+/// instead, `ŵ` being each weight divided by the largest magnitude of its group (or row) and the mean
+/// taken over the rows, so that alpha = 0 scales channels of small weights up.
+/// Without duo scaling, `grid = 1` (alpha = 0) equals round-to-nearest with the same clipping.
 public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, grid: Int = 20,
-                clipSearch: Bool = true) throws(QuantError) -> AWQResult {
+                clipSearch: Bool = true, duoScaling: Bool = false) throws(QuantError) -> AWQResult {
     let (n, k) = (weights.rows, weights.cols)
     guard stats.inFeatures == k else {
         throw QuantError(.shape, "the statistics have \(stats.inFeatures) input features, the weights \(k) columns")
@@ -33,11 +37,12 @@ public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, g
     guard (1...1000).contains(grid) else { throw QuantError(.invalidArgument, "grid must be between 1 and 1000, got \(grid)") }
     let original = try QuantizedTensor._float64Rows(weights)
     let meanAbs = stats.meanAbs, gram = stats.gram
+    let weightMeans = duoScaling ? _normalizedWeightMeans(original, n, k, runLength: _ParamLayout(try scheme.validated(), cols: k).runLength) : nil
     let outputError = try _OutputError(gram: gram, k: k)
     var best: (error: Double, alpha: Double, scales: [Float])?
     for step in 0..<grid {
         let alpha = Double(step) / Double(grid)
-        let scales = _awqScales(meanAbs, alpha: alpha)
+        let scales = _awqScales(meanAbs, weightMeans: weightMeans, alpha: alpha)
         let candidate = try _scaledQuantization(original, n, k, scales, scheme, clipGram: nil)
         let error = outputError(original, candidate.dequantize(), scales, rows: n)
         if best == nil || error < best!.error { best = (error, alpha, scales) }
@@ -49,11 +54,29 @@ public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, g
     return AWQResult(tensor: tensor, channelScales: chosen.scales, alpha: chosen.alpha)
 }
 
-/// `mean|x|^alpha` (at least 1e-4) divided by `sqrt(max * min)`.
-func _awqScales(_ meanAbs: [Double], alpha: Double) -> [Float] {
-    let raw = meanAbs.map { Swift.max(pow(Swift.max($0, 0), alpha), 1e-4) }
+/// `mean|x|^alpha`, or `mean|x|^alpha / (mean|ŵ|^(1 - alpha) + 1e-4)` given the weight means, at least
+/// 1e-4 and divided by `sqrt(max * min)`.
+func _awqScales(_ meanAbs: [Double], weightMeans: [Double]?, alpha: Double) -> [Float] {
+    let raw = meanAbs.indices.map { c in
+        let activation = pow(Swift.max(meanAbs[c], 0), alpha)
+        let weight = weightMeans.map { pow($0[c], 1 - alpha) + 1e-4 } ?? 1
+        return Swift.max(activation / weight, 1e-4)
+    }
     let norm = (raw.max()! * raw.min()!).squareRoot()
     return raw.map { Float($0 / norm) }
+}
+
+/// Per column, the mean over the rows of `|w| / (max|w| of its run of `runLength` columns + 1e-6)`.
+func _normalizedWeightMeans(_ w: [Double], _ n: Int, _ k: Int, runLength: Int) -> [Double] {
+    var sums = [Double](repeating: 0, count: k)
+    for r in 0..<n {
+        for start in stride(from: 0, to: k, by: runLength) {
+            let run = start..<Swift.min(start + runLength, k)
+            let largest = run.reduce(0.0) { Swift.max($0, w[r * k + $1].magnitude) }
+            for c in run { sums[c] += w[r * k + c].magnitude / (largest + 1e-6) }
+        }
+    }
+    return sums.map { $0 / Double(n) }
 }
 
 /// Quantizes `W * diag(scales)` (float32), with the clipping search of `_outputErrorClipParams` through

@@ -118,4 +118,23 @@ public final class LayerStats {
         }
         count += other.count
     }
+
+    /// The statistics of the inputs scaled channel by channel, `x * diag(scales)` (one finite scale per
+    /// input feature): what observing the scaled batches would give, up to float64 rounding. For GPTQ
+    /// after AWQ's channel scales `s`: `QuantizedTensor(gptq: W diag(s), stats: stats.scaled(by: 1 / s), ...)`.
+    public func scaled(by scales: [Float]) throws(QuantError) -> LayerStats {
+        guard scales.count == inFeatures else {
+            throw QuantError(.shape, "\(scales.count) scales for \(inFeatures) input features")
+        }
+        guard scales.allSatisfy(\.isFinite) else { throw QuantError(.nonFinite, "scales must be finite") }
+        let k = inFeatures, c = scales.map(Double.init)
+        let result = try LayerStats(inFeatures: k)
+        result.count = count
+        for i in 0..<k {
+            result.sumAbs[i] = sumAbs[i] * c[i].magnitude
+            result.sumSquares[i] = sumSquares[i] * c[i] * c[i]
+            for j in 0..<k { result.gram[i * k + j] = gram[i * k + j] * c[i] * c[j] }
+        }
+        return result
+    }
 }

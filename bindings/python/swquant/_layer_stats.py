@@ -80,6 +80,19 @@ class LayerStats:
         """Rows (tokens) observed."""
         return self._read()[3]
 
+    def scaled(self, scales: Any) -> "LayerStats":
+        """New statistics of the inputs scaled channel by channel, ``x * scales`` (one finite value per input
+        feature), as if the scaled batches had been observed. For GPTQ after AWQ's channel scales ``s``:
+        ``gptq(w * s, stats.scaled(1 / s), ...)``, then divide the layer's inputs by ``s``."""
+        values = np.ascontiguousarray(scales, dtype=np.float32)
+        if values.shape != (self._in_features,):
+            raise ValueError(f"scales must have one value per input feature ({self._in_features}), got shape {values.shape}")
+        result = LayerStats.__new__(LayerStats)
+        with self._lock:
+            result._handle = _swquant.layer_stats_scaled(self._handle, self._in_features, values)
+        result._in_features, result._lock = self._in_features, threading.Lock()
+        return result
+
     def to_bytes(self) -> bytes:
         with self._lock:
             return _swquant.layer_stats_serialize(self._handle)
@@ -123,12 +136,14 @@ def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128,
 
 
 def awq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
-        grid: int = 20, clip_search: bool = True, signed: bool | None = None,
+        grid: int = 20, clip_search: bool = True, duo_scaling: bool = False, signed: bool | None = None,
         scale_dtype: Any = "float32") -> tuple[QuantizedTensor, np.ndarray]:
     """AWQ: scales the input channels of ``w`` ([out_features, in_features]) by ``s = mean|x|^alpha``
     (normalised), alpha searched on ``grid`` points in [0, 1) to minimise the layer's output error on the
     calibration data (through ``stats.gram``), then quantizes ``w * s``; ``clip_search`` clips each group's
-    range to minimise its share of that output error (AWQ's clipping search).
+    range to minimise its share of that output error (AWQ's clipping search). ``duo_scaling`` (AutoAWQ's
+    default) searches ``s = mean|x|^alpha / (mean|w'|^(1 - alpha) + 1e-4)`` instead, ``w'`` being each weight
+    divided by the largest magnitude of its group and the mean taken over the output rows.
 
     Returns ``(q, s)``: ``q`` quantizes ``w * s``, so the layer computes ``(x / s) @ q.dequantize().T``; fold
     ``1 / s`` into the previous operation (e.g. a norm's weights) or divide the activations.
@@ -143,7 +158,7 @@ def awq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, 
     scales = np.empty(cols, np.float32)
     with stats._lock:
         handle, alpha = _swquant.awq(matrix, code, rows, cols, scheme.native(), stats._handle, int(grid),
-                                     int(bool(clip_search)), scales)
+                                     int(bool(clip_search)), int(bool(duo_scaling)), scales)
     return QuantizedTensor(handle, tuple(shape)), scales
 
 
