@@ -25,6 +25,7 @@ WEIGHT_ONLY_ONLY = [
     pytest.param(dict(bits=3, group_size=64), id="int3-g64"),
     pytest.param(dict(bits=2, group_size=32), id="int2-g32"),
     pytest.param(dict(bits=4, group_size=100), id="int4-g100"),
+    pytest.param(dict(bits=4, group_size=30), id="int4-g30"),  # groups that are not a multiple of 4 codes
 ]
 
 

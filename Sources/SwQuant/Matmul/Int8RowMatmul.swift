@@ -1,14 +1,14 @@
-#if SWQUANT_AVX512VNNI
-import _Builtin_intrinsics.intel
-#endif
-
 extension QuantizedTensor {
     /// The per-row dynamic int8 path (see `MatmulPath.dynamicInt8PerRow`): each activation row is
     /// quantized to int8 with one scale, so the integer dot products of a whole weight group accumulate in
     /// int32 and are converted to float once per group: `y = sx * sum_g sw_g * (dot_g - z'_g * asum_g)`.
-    /// Weight rows are unpacked to bytes once per tile of rows and reused by every activation row.
+    /// Weight rows are unpacked to bytes once per tile of rows and reused by every activation row. The
+    /// AVX512-VNNI tier has its own layout and kernel (`_int8RowMatmulVNNI`).
     func _int8RowMatmul(_ x: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                         kernel: KernelPath) throws(QuantError) {
+        #if SWQUANT_AVX512VNNI
+        if kernel == .avx512vnni { return try _int8RowMatmulVNNI(x, batch: batch, bias: bias, into: y) }
+        #endif
         let (n, k) = (rows, cols)
         let layout = _ParamLayout(scheme, cols: k)
         let group = layout.perTensor || layout.runLength >= k ? k : layout.runLength
@@ -63,23 +63,10 @@ extension QuantizedTensor {
                                     partial.update(from: rowCodes, count: ms * padded)
                                     rowCodes = UnsafePointer(partial)
                                 }
-                                #if SWQUANT_AVX512VNNI
-                                if kernel == .avx512vnni && count == rowTile {
-                                    _vnniRowTile(tileWeights, padded: padded, activations: rowCodes, groups: groups, groupStride: groupStride,
-                                                 groupScales: scales.baseAddress! + (perTensor ? 0 : first * groups),
-                                                 scaleStride: perTensor ? 0 : groups, perTensor: perTensor, into: &dots)
-                                } else {
-                                    _rowTileDots(tileWeights, padded: padded, codes: rowCodes, rows: count, batch: ms,
-                                                 groups: groups, groupStride: groupStride, scales: scales.baseAddress!,
-                                                 firstParam: perTensor ? 0 : first * groups, scaleStride: perTensor ? 0 : groups,
-                                                 kernel: kernel, into: &dots)
-                                }
-                                #else
                                 _rowTileDots(tileWeights, padded: padded, codes: rowCodes, rows: count, batch: ms,
                                              groups: groups, groupStride: groupStride, scales: scales.baseAddress!,
                                              firstParam: perTensor ? 0 : first * groups, scaleStride: perTensor ? 0 : groups,
                                              kernel: kernel, into: &dots)
-                                #endif
                                 for i in 0..<ms {
                                     for r in 0..<count {
                                         let row = first + r, params = perTensor ? 0 : row * groups
@@ -175,68 +162,3 @@ func _rowTileDots(
         }
     }
 }
-
-#if SWQUANT_AVX512VNNI
-/// The AVX512-VNNI tile of the per-row path: two weight rows by four activation rows, 64 codes per step,
-/// int32 accumulation across each group, one conversion and multiply-add per group. (Four rows by four
-/// would need sixteen float totals beside the sixteen accumulators: more than the 32 registers.)
-@inline(__always)
-func _vnniRowTile(
-    _ weights: UnsafePointer<UInt8>, padded: Int, activations: UnsafePointer<Int8>, groups: Int, groupStride: Int,
-    groupScales: UnsafePointer<Float>, scaleStride: Int, perTensor: Bool, into dots: inout [Float]
-) {
-    var total = (_RowTileTotals(), _RowTileTotals())
-    for g in 0..<groups {
-        var acc = (_RowTileAccumulators(), _RowTileAccumulators())
-        var offset = g * groupStride
-        let end = offset + groupStride
-        while offset < end {
-            let a = (_load512(activations + offset), _load512(activations + padded + offset),
-                     _load512(activations + 2 * padded + offset), _load512(activations + 3 * padded + offset))
-            acc.0.add(_load512(weights + offset), a)
-            acc.1.add(_load512(weights + padded + offset), a)
-            offset += 64
-        }
-        total.0.add(acc.0, scale: groupScales[perTensor ? 0 : g])
-        total.1.add(acc.1, scale: groupScales[perTensor ? 0 : scaleStride + g])
-    }
-    let first = total.0.sums, second = total.1.sums
-    for i in 0..<4 {
-        dots[i] = first[i]
-        dots[4 + i] = second[i]
-    }
-}
-
-/// One weight row's int32 accumulators against four activation rows.
-struct _RowTileAccumulators {
-    var sum = (_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512())
-
-    @inline(__always)
-    mutating func add(_ w: __m512i, _ a: (__m512i, __m512i, __m512i, __m512i)) {
-        sum.0 = _mm512_dpbusd_epi32(sum.0, w, a.0)
-        sum.1 = _mm512_dpbusd_epi32(sum.1, w, a.1)
-        sum.2 = _mm512_dpbusd_epi32(sum.2, w, a.2)
-        sum.3 = _mm512_dpbusd_epi32(sum.3, w, a.3)
-    }
-}
-
-/// One weight row's float totals against four activation rows.
-struct _RowTileTotals {
-    var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
-
-    /// Adds a group's integer sums times the group's weight scale.
-    @inline(__always)
-    mutating func add(_ acc: _RowTileAccumulators, scale: Float) {
-        let s = _mm512_set1_ps(scale)
-        sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc.sum.0), s, sum.0)
-        sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc.sum.1), s, sum.1)
-        sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc.sum.2), s, sum.2)
-        sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc.sum.3), s, sum.3)
-    }
-
-    var sums: SIMD4<Float> {
-        let zero = _mm256_setzero_ps()
-        return SIMD4(_reduce(sum.0, zero), _reduce(sum.1, zero), _reduce(sum.2, zero), _reduce(sum.3, zero))
-    }
-}
-#endif
