@@ -32,35 +32,44 @@ extension QuantizedTensor {
                 let weights = UnsafeMutablePointer<UInt8>.allocate(capacity: itemRows * padded)
                 let groupScales = UnsafeMutablePointer<Float>.allocate(capacity: groups * itemRows)
                 let groupZeros = UnsafeMutablePointer<Float>.allocate(capacity: groups * itemRows)
+                // The item's codes row by row, groups padded to groupStride (the padding meets zero
+                // activation codes; rows past the tensor's end give outputs that are never stored). Rows
+                // are a cache line further apart than their length so that the 32 rows' lines read
+                // together do not share one L1 set (k = 4096 would put them 4 KB apart).
+                let rowPitch = padded + 64
+                let rowCodes = UnsafeMutablePointer<UInt8>.allocate(capacity: itemRows * rowPitch)
+                rowCodes.initialize(repeating: 0, count: itemRows * rowPitch)
                 let unpacked = UnsafeMutablePointer<UInt8>.allocate(capacity: k + 64)
-                unpacked.initialize(repeating: 0, count: k + 64)
                 // The last activation rows of a batch that is not a multiple of 4, padded with zero rows.
                 let partialCodes = UnsafeMutablePointer<Int8>.allocate(capacity: batchTile * padded)
                 let partialSums = UnsafeMutablePointer<Float>.allocate(capacity: batchTile * groups)
                 let sums = UnsafeMutablePointer<Float>.allocate(capacity: batchTile * itemRows)
                 defer {
-                    weights.deallocate(); groupScales.deallocate(); groupZeros.deallocate(); unpacked.deallocate()
-                    partialCodes.deallocate(); partialSums.deallocate(); sums.deallocate()
+                    weights.deallocate(); groupScales.deallocate(); groupZeros.deallocate(); rowCodes.deallocate()
+                    unpacked.deallocate(); partialCodes.deallocate(); partialSums.deallocate(); sums.deallocate()
                 }
                 for item in items {
                     let first = item * itemRows, count = Swift.min(itemRows, n - first)
-                    weights.initialize(repeating: 0, count: itemRows * padded)
                     groupScales.initialize(repeating: 0, count: groups * itemRows)
                     groupZeros.initialize(repeating: 0, count: groups * itemRows)
                     for r in 0..<count {
                         _BitPacking.unpack(packed.baseAddress! + (first + r) * rowStride, count: k, bits: bits, into: unpacked)
                         for g in 0..<groups {
-                            // 4 codes at a time. A group's last partial step takes codes beyond it (of the
-                            // next group, or zeros past k): they meet the activations' zero padding.
-                            let length = Swift.min(group, k - g * group), source = unpacked + g * group
-                            let target = UnsafeMutableRawPointer(weights + g * steps * itemRows * 4 + r * 4)
-                            for step in 0..<((length + 3) / 4) {
-                                let codes = UnsafeRawPointer(source + 4 * step).loadUnaligned(as: UInt32.self) ^ flips
-                                target.storeBytes(of: codes, toByteOffset: step * itemRows * 4, as: UInt32.self)
-                            }
+                            (rowCodes + r * rowPitch + g * groupStride).update(from: unpacked + g * group, count: Swift.min(group, k - g * group))
                             let param = perTensor ? 0 : (first + r) * groups + g
                             groupScales[g * itemRows + r] = scales[param]
                             groupZeros[g * itemRows + r] = scaledZeros[param]
+                        }
+                    }
+                    // Interleave: 4 codes of each of the 32 rows per 128 bytes. The 32 rows' current cache
+                    // lines stay in L1 while the stores run sequentially.
+                    var target = UnsafeMutableRawPointer(weights)
+                    for step in 0..<(padded / 4) {
+                        var source = UnsafeRawPointer(rowCodes + 4 * step)
+                        for _ in 0..<_ColumnTile.rows {
+                            target.storeBytes(of: source.loadUnaligned(as: UInt32.self) ^ flips, as: UInt32.self)
+                            source += rowPitch
+                            target += 4
                         }
                     }
                     var m = 0

@@ -3,11 +3,12 @@ extension QuantizedTensor {
     /// quantized to int8 with one scale, so the integer dot products of a whole weight group accumulate in
     /// int32 and are converted to float once per group: `y = sx * sum_g sw_g * (dot_g - z'_g * asum_g)`.
     /// Weight rows are unpacked to bytes once per tile of rows and reused by every activation row. The
-    /// AVX512-VNNI tier has its own layout and kernel (`_int8RowMatmulVNNI`).
+    /// AVX512-VNNI tier has its own layout and kernel (`_int8RowMatmulVNNI`) for batches of at least 4
+    /// rows; below that, interleaving the weights costs more than the products it speeds up.
     func _int8RowMatmul(_ x: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                         kernel: KernelPath) throws(QuantError) {
         #if SWQUANT_AVX512VNNI
-        if kernel == .avx512vnni { return try _int8RowMatmulVNNI(x, batch: batch, bias: bias, into: y) }
+        if kernel == .avx512vnni && batch >= _ColumnTile.batch { return try _int8RowMatmulVNNI(x, batch: batch, bias: bias, into: y) }
         #endif
         let (n, k) = (rows, cols)
         let layout = _ParamLayout(scheme, cols: k)
