@@ -66,7 +66,7 @@ extension QuantizedTensor {
                     var target = UnsafeMutableRawPointer(weights)
                     for step in 0..<(padded / 4) {
                         var source = UnsafeRawPointer(rowCodes + 4 * step)
-                        for _ in 0..<_ColumnTile.rows {
+                        for _ in 0..<itemRows {
                             target.storeBytes(of: source.loadUnaligned(as: UInt32.self) ^ flips, as: UInt32.self)
                             source += rowPitch
                             target += 4
