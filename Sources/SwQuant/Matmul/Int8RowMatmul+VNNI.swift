@@ -12,15 +12,14 @@ extension QuantizedTensor {
                             into y: UnsafeMutablePointer<Float>) throws(QuantError) {
         let (n, k) = (rows, cols)
         let layout = _ParamLayout(scheme, cols: k)
-        let group = layout.perTensor || layout.runLength >= k ? k : layout.runLength
-        let groups = (k + group - 1) / group
+        let (group, groups) = _rowPathGroups
         // Each group padded to a multiple of 4 codes (zero activation codes): `steps` vectors of 4 per row.
         let steps = (group + 3) / 4, groupStride = steps * 4, padded = groups * groupStride
         let activations = try _RowInt8Activations(x, rows: batch, cols: k, group: group, groupStride: groupStride)
-        let bits = scheme.bits, qmin = scheme.qmin, perTensor = layout.perTensor
+        let bits = scheme.bits, perTensor = layout.perTensor
         // Signed codes become unsigned (code - qmin) by flipping their top bit, in each of 4 bytes.
         let flips: UInt32 = scheme.grid == .signed ? UInt32(1 << (bits - 1)) * 0x0101_0101 : 0
-        let scaledZeros = zip(scales, zeroPoints).map { $0 * Float($1 - qmin) }
+        let scaledZeros = _scaledZeroPoints
         let itemRows = _ColumnTile.rows, batchTile = _ColumnTile.batch
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in

@@ -12,20 +12,18 @@ extension QuantizedTensor {
         #endif
         let (n, k) = (rows, cols)
         let layout = _ParamLayout(scheme, cols: k)
-        let group = layout.perTensor || layout.runLength >= k ? k : layout.runLength
-        let groups = (k + group - 1) / group
+        let (group, groups) = _rowPathGroups
         let chunk = 64
         // Every group is padded to whole 64-byte chunks so that chunks never straddle groups.
         let groupStride = (group + chunk - 1) / chunk * chunk
         let padded = groups * groupStride
         let activations = try _RowInt8Activations(x, rows: batch, cols: k, group: group, groupStride: groupStride)
-        let bits = scheme.bits, qmin = scheme.qmin, perTensor = layout.perTensor
+        let bits = scheme.bits, perTensor = layout.perTensor
         let flip = scheme.grid == .signed ? UInt8(1 << (bits - 1)) : 0
         // Work items of 16 weight rows are unpacked once into scratch (64 KB at k = 4096); blocks of 64
         // activation rows stay in the L2 cache while the item's 2-row kernel tiles pass over them.
         let rowTile = 2, batchTile = 4, itemRows = 16, batchBlock = 64
-        // scale * (zeroPoint - qmin) per parameter pair: the weight side of the zero-point correction.
-        let scaledZeros = zip(scales, zeroPoints).map { $0 * Float($1 - qmin) }
+        let scaledZeros = _scaledZeroPoints
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in
         scaledZeros.withUnsafeBufferPointer { scaledZeros in
@@ -89,6 +87,20 @@ extension QuantizedTensor {
         }
         }
     }
+}
+
+extension QuantizedTensor {
+    /// The per-row paths' reduction groups along k (a whole row for per-tensor and per-row schemes):
+    /// their length and how many a row holds.
+    var _rowPathGroups: (size: Int, count: Int) {
+        let layout = _ParamLayout(scheme, cols: cols)
+        let size = layout.perTensor || layout.runLength >= cols ? cols : layout.runLength
+        return (size, (cols + size - 1) / size)
+    }
+
+    /// `scale * (zeroPoint - qmin)` per parameter pair: the weight side of the per-row paths' zero-point
+    /// correction.
+    var _scaledZeroPoints: [Float] { zip(scales, zeroPoints).map { $0 * Float($1 - scheme.qmin) } }
 }
 
 /// `sum a[i] * b[i]` over `count` floats, 16 lanes at a time.
