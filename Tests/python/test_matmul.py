@@ -95,9 +95,11 @@ def test_bias_and_one_dimensional_input():
         check(y[None, :], x64, q.dequantize().astype(np.float64), bias)
 
 
-def test_results_do_not_depend_on_thread_count():
-    w, x = data(301, 512, 5)
-    q = swquant.quantize(w, bits=4, group_size=64)
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("scheme", [dict(bits=4, group_size=64), dict(bits=8, group_size=None, symmetric=True)])
+def test_results_do_not_depend_on_thread_count(batch, scheme):
+    w, x = data(301, 512, batch)
+    q = swquant.quantize(w, **scheme)
     results = []
     for threads in (1, 2, 3):
         swquant.set_num_threads(threads)

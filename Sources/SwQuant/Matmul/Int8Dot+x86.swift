@@ -81,56 +81,42 @@ enum _AVX2Int8Dot {
 
 #if SWQUANT_AVX512VNNI
 /// AVX512-VNNI tier: `vpdpbusd` (u8 x s8, four products summed per int32 lane) on 512-bit vectors
-/// covering two blocks at once, each int32 lane scaled by its block's activation scale
-/// (`laneScales`); a block without a partner in its group takes the 256-bit form. Four weight rows go
-/// together, sharing the activation loads and giving four independent accumulation chains.
+/// covering two blocks at once, each int32 lane scaled by its block's activation scale; a block
+/// without a partner in its group takes the 256-bit form. Up to four weight rows go together,
+/// sharing the activation loads and giving four independent accumulation chains.
 enum _VNNIInt8Dot {
     static func dot4(_ o: _Int8DotOperands, rows: Int, rowStride: Int, scaleStride: Int) -> SIMD4<Float> {
-        let flip = o.signed ? Int8(0x08) : 0
-        let mask256 = _mm256_set1_epi8(0x0F), flip256 = _mm256_set1_epi8(flip), flip128 = _mm_set1_epi8(flip)
-        if rows == 1 && (o.blocksPerGroup % 2 == 0 || o.blocksPerGroup >= o.blocks) {
-            return SIMD4(_pairedSumOneRow(o, pair: { b in
-                let bytes = _load256(o.weights + b * 16)
-                let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask256), flip256)
-                let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask256), flip256)
-                let codes = SIMD8<Int64>(lowHalf: low, highHalf: high)
-                return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, _load512(o.activations + (b >> 1) * 64))
-            }, single: { b in
-                _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), _unpackNibbles(o.weights + b * 16, flip: flip128),
-                                          _interleavedActivations(o, b))
-            }), 0, 0, 0)
-        }
-        return _pairedGroupedSums(o, rows: rows, scaleStride: scaleStride, pair: { r, b, activations in
-            let bytes = _load256(o.weights + r * rowStride + b * 16)  // blocks b and b + 1
-            let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask256), flip256)
-            let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask256), flip256)
-            let codes = SIMD8<Int64>(lowHalf: low, highHalf: high)  // __m512i is SIMD8<Int64>
-            return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, activations)
-        }, pairActivations: { b in _load512(o.activations + (b >> 1) * 64) }, single: { r, b in
+        let flip128 = _mm_set1_epi8(o.signed ? 0x08 : 0)
+        return sums(o, bits: 4, rows: rows, rowStride: rowStride, scaleStride: scaleStride,
+                    pairActivations: { b in _load512(o.activations + (b >> 1) * 64) }, single: { r, b in
             let codes = _unpackNibbles(o.weights + r * rowStride + b * 16, flip: flip128)
             return _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), codes, _interleavedActivations(o, b))  // the unmasked form is a C macro
         })
     }
 
     static func dot8(_ o: _Int8DotOperands, rows: Int, rowStride: Int, scaleStride: Int) -> SIMD4<Float> {
-        let flip = o.signed ? Int8(-128) : 0
-        let flip512 = _mm512_set1_epi8(flip), flip256 = _mm256_set1_epi8(flip)
-        if rows == 1 && (o.blocksPerGroup % 2 == 0 || o.blocksPerGroup >= o.blocks) {
-            return SIMD4(_pairedSumOneRow(o, pair: { b in
-                _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(_load512(o.weights + b * 32), flip512),
-                                    _load512(o.activations + b * 32))
-            }, single: { b in
-                _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), _mm256_xor_si256(_load256(o.weights + b * 32), flip256),
-                                          _load256(o.activations + b * 32))
-            }), 0, 0, 0)
-        }
-        return _pairedGroupedSums(o, rows: rows, scaleStride: scaleStride, pair: { r, b, activations in
-            let codes = _mm512_xor_si512(_load512(o.weights + r * rowStride + b * 32), flip512)
-            return _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, activations)
-        }, pairActivations: { b in _load512(o.activations + b * 32) }, single: { r, b in
+        let flip256 = _mm256_set1_epi8(o.signed ? -128 : 0)
+        return sums(o, bits: 8, rows: rows, rowStride: rowStride, scaleStride: scaleStride,
+                    pairActivations: { b in _load512(o.activations + b * 32) }, single: { r, b in
             let codes = _mm256_xor_si256(_load256(o.weights + r * rowStride + b * 32), flip256)
             return _mm256_maskz_dpbusd_epi32(0xFF, _mm256_setzero_si256(), codes, _load256(o.activations + b * 32))
         })
+    }
+
+    /// Up to four rows' sums: pairs of blocks per group when groups hold an even number of blocks (or
+    /// the whole row), else pairs and lone blocks (`_pairedGroupedSums`).
+    @inline(__always)
+    static func sums(_ o: _Int8DotOperands, bits: Int, rows: Int, rowStride: Int, scaleStride: Int,
+                     pairActivations: (Int) -> __m512i, single: (Int, Int) -> __m256i) -> SIMD4<Float> {
+        let pair = { (r: Int, b: Int, activations: __m512i) in
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), pairCodes(o, bits: bits, row: r, rowStride: rowStride, block: b), activations)
+        }
+        if o.blocksPerGroup % 2 == 0 || o.blocksPerGroup >= o.blocks {
+            return _pairedRowSums(o, rows: rows, scaleStride: scaleStride,
+                                  laneBlocks: bits == 4 ? _interleavedLaneBlocks : _consecutiveLaneBlocks,
+                                  pair: pair, pairActivations: pairActivations, single: single)
+        }
+        return _pairedGroupedSums(o, rows: rows, scaleStride: scaleStride, pair: pair, pairActivations: pairActivations, single: single)
     }
 }
 
@@ -138,12 +124,10 @@ extension _VNNIInt8Dot {
     /// Codes of weight row `r`, blocks b and b + 1, as 64 unsigned bytes in the activations' order.
     @inline(__always)
     static func pairCodes(_ o: _Int8DotOperands, bits: Int, row r: Int, rowStride: Int, block b: Int) -> __m512i {
-        if bits == 4 {
-            let mask = _mm256_set1_epi8(0x0F), flip = _mm256_set1_epi8(o.signed ? 0x08 : 0)
+        if bits == 4 {  // low nibbles of the 32 bytes, then high nibbles (__m512i is SIMD8<Int64>)
             let bytes = _load256(o.weights + r * rowStride + b * 16)
-            let low = _mm256_xor_si256(_mm256_and_si256(bytes, mask), flip)
-            let high = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask), flip)
-            return SIMD8<Int64>(lowHalf: low, highHalf: high)
+            let nibbles = SIMD8<Int64>(lowHalf: bytes, highHalf: _mm256_srli_epi16(bytes, 4))
+            return _mm512_and_si512(_mm512_xor_si512(nibbles, _mm512_set1_epi8(o.signed ? 0x08 : 0)), _mm512_set1_epi8(0x0F))
         }
         return _mm512_xor_si512(_load512(o.weights + r * rowStride + b * 32), _mm512_set1_epi8(o.signed ? -128 : 0))
     }
@@ -283,36 +267,53 @@ func _pairedGroupedSums(
                  _reduce(total.2, totalSingle.2), _reduce(total.3, totalSingle.3))
 }
 
-/// `_groupedSum` for one weight row whose groups hold an even number of blocks (or the whole row):
-/// each pair's lane scales are multiplied by its group's scale, so the loop carries no per-group
-/// accumulators, and two accumulators alternate to hide the multiply-add latency.
+/// `_groupedSum` for up to four weight rows whose groups hold an even number of blocks (or the whole
+/// row): each pair of blocks is scaled per lane by its activation blocks' scales, broadcast from the
+/// per-block scales (which, unlike `laneScales`, stay in L1 beside the codes for rows of any length)
+/// and shared by the rows; each group's sum then takes its weight scale.
 @inline(__always)
-func _pairedSumOneRow(_ o: _Int8DotOperands, pair: (Int) -> __m512i, single: (Int) -> __m256i) -> Float {
-    var even = _mm512_setzero_ps(), odd = _mm512_setzero_ps()
-    var groupScale = _mm512_set1_ps(o.groupScales[0])
-    var group = 0, left = o.blocksPerGroup
-    var b = 0
-    while b + 1 < o.blocks {
-        let scales = _mm512_mul_ps(UnsafeRawPointer(o.laneScales + (b >> 1) * 16).loadUnaligned(as: __m512.self), groupScale)
-        if b & 2 == 0 {
-            even = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(b)), scales, even)
-        } else {
-            odd = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(b)), scales, odd)
+func _pairedRowSums(
+    _ o: _Int8DotOperands, rows: Int, scaleStride: Int, laneBlocks: __m512i, pair: (Int, Int, __m512i) -> __m512i,
+    pairActivations: (Int) -> __m512i, single: (Int, Int) -> __m256i
+) -> SIMD4<Float> {
+    var total = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+    var lone = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+    var b = 0, group = 0
+    while b < o.blocks {
+        let end = Swift.min(b + o.blocksPerGroup, o.blocks)
+        var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+        while b + 1 < end {
+            let pairScales = _mm512_castpd_ps(_mm512_set1_pd(UnsafeRawPointer(o.activationScales + b).loadUnaligned(as: Double.self)))
+            let scales = _mm512_permutexvar_ps(laneBlocks, pairScales)
+            let activations = pairActivations(b)
+            sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(0, b, activations)), scales, sum.0)
+            if rows > 1 { sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(1, b, activations)), scales, sum.1) }
+            if rows > 2 { sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(2, b, activations)), scales, sum.2) }
+            if rows > 3 { sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(3, b, activations)), scales, sum.3) }
+            b += 2
         }
-        b += 2
-        left -= 2
-        if left == 0 && b < o.blocks {
-            group += 1
-            left = o.blocksPerGroup
-            groupScale = _mm512_set1_ps(o.groupScales[group])
+        let g = o.groupScales + group
+        total.0 = _mm512_fmadd_ps(sum.0, _mm512_set1_ps(g[0]), total.0)
+        if rows > 1 { total.1 = _mm512_fmadd_ps(sum.1, _mm512_set1_ps(g[scaleStride]), total.1) }
+        if rows > 2 { total.2 = _mm512_fmadd_ps(sum.2, _mm512_set1_ps(g[2 * scaleStride]), total.2) }
+        if rows > 3 { total.3 = _mm512_fmadd_ps(sum.3, _mm512_set1_ps(g[3 * scaleStride]), total.3) }
+        if b < end {  // an odd last block, in the last group
+            let scale = o.activationScales[b]
+            lone.0 = _mm256_mul_ps(_mm256_cvtepi32_ps(single(0, b)), _mm256_set1_ps(scale * g[0]))
+            if rows > 1 { lone.1 = _mm256_mul_ps(_mm256_cvtepi32_ps(single(1, b)), _mm256_set1_ps(scale * g[scaleStride])) }
+            if rows > 2 { lone.2 = _mm256_mul_ps(_mm256_cvtepi32_ps(single(2, b)), _mm256_set1_ps(scale * g[2 * scaleStride])) }
+            if rows > 3 { lone.3 = _mm256_mul_ps(_mm256_cvtepi32_ps(single(3, b)), _mm256_set1_ps(scale * g[3 * scaleStride])) }
+            b += 1
         }
+        group += 1
     }
-    var lone = _mm256_setzero_ps()
-    if b < o.blocks {  // an odd last block, in the last group
-        lone = _mm256_mul_ps(_mm256_cvtepi32_ps(single(b)), _mm256_set1_ps(o.activationScales[b] * o.groupScales[group]))
-    }
-    return _reduce(_mm512_add_ps(even, odd), lone)
+    return SIMD4(_reduce(total.0, lone.0), _reduce(total.1, lone.1), _reduce(total.2, lone.2), _reduce(total.3, lone.3))
 }
+
+/// For each lane of a `vpdpbusd` over a pair of blocks, which block (0 or 1) it sums: the lane
+/// pattern of `_Int8Activations.laneScales`, as `vpermps` indices into the pair's two scales.
+let _consecutiveLaneBlocks = unsafeBitCast(SIMD16<Int32>(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), to: __m512i.self)
+let _interleavedLaneBlocks = unsafeBitCast(SIMD16<Int32>(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1), to: __m512i.self)
 
 /// The sum of the 16 + 8 lanes of two accumulators.
 @inline(__always)

@@ -37,7 +37,7 @@ extension QuantizedTensor {
         let signed = scheme.grid == .signed, qmin = scheme.qmin, perTensor = layout.perTensor
         let bytesPerBlock = blockLength * bits / 8
         let scaleStride = perTensor ? 0 : groupsPerRow
-        let rowTile = batch == 1 ? 1 : 4  // one row streams best from memory; more share activation loads
+        let rowTile = 4  // four weight rows share each activation load
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in
         zeroPoints.withUnsafeBufferPointer { zeroPoints in
@@ -71,6 +71,20 @@ extension QuantizedTensor {
             // thread passes over them.
             let batchBlock = 64
             _parallelForRanges(itemCount: (n + rowTile - 1) / rowTile) { tiles in
+                let rowRange = tiles.lowerBound * rowTile..<Swift.min(tiles.upperBound * rowTile, n)
+                if batch == 1 {
+                    // Four sequential weight streams, one per quarter of this thread's rows: memory
+                    // prefetchers follow long streams, and the four rows still share activation loads.
+                    let quarter = rowRange.count / 4
+                    for first in rowRange.lowerBound..<rowRange.lowerBound + quarter {
+                        let sums = dot(operands(first: first, m: 0), 4, quarter * rowStride, quarter * scaleStride)
+                        for r in 0..<4 { y[first + r * quarter] = finish(row: first + r * quarter, m: 0, sum: sums[r]) }
+                    }
+                    for row in rowRange.lowerBound + 4 * quarter..<rowRange.upperBound {
+                        y[row] = finish(row: row, m: 0, sum: dot(operands(first: row, m: 0), 1, rowStride, scaleStride)[0])
+                    }
+                    return
+                }
                 for batchStart in stride(from: 0, to: batch, by: batchBlock) {
                     let batchEnd = Swift.min(batchStart + batchBlock, batch)
                     for tile in tiles {
