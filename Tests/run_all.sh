@@ -2,7 +2,8 @@
 # Runs every test of swquant: Swift (swift test), C (ctest under ASan+UBSan, exports, C++ header),
 # Python (pip install . then pytest with hypothesis), and the cross-language check.
 # Needs: Swift, a C/C++ compiler, python3 with pip; installs cmake, ninja and the Python test deps
-# (onnxruntime is the peer the calibration tests compare against).
+# (onnxruntime is the peer the calibration tests compare against), and for the arm64 check the Debian
+# packages gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ if grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null; then
   ASAN_OPTIONS=detect_leaks=0 swift test --scratch-path .build-asan --sanitize=address -Xswiftc -target-cpu -Xswiftc native \
     -Xswiftc -DSWQUANT_AVX2 -Xswiftc -DSWQUANT_AVX512VNNI
 fi
+
+echo "== arm64: the core type-checks for aarch64; the NEON tier runs under qemu against the scalar tier"
+bash Tests/arm64/run.sh
 
 echo "== C tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
 cmake -S . -B build-ci -G Ninja -DSWQUANT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Release > /dev/null

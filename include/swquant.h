@@ -248,7 +248,7 @@ swq_status swq_matmul_static_int8(const swq_qtensor *weights, const uint8_t *a, 
                                   float out_scale, int32_t out_zero_point, void *out, int64_t out_capacity);
 
 /** The CPU's features and the kernel tiers, e.g. "cpu: avx2 fma ...; compiled: scalar simd avx2
- *  avx512vnni; active: avx512vnni". SWQUANT_ISA=scalar|simd|avx2|avx512vnni caps the active tier.
+ *  avx512vnni; active: avx512vnni". SWQUANT_ISA=scalar|simd|avx2|avx512vnni|neondot caps the active tier.
  *  Static storage; never NULL. */
 const char *swq_cpu_features(void);
 

@@ -25,6 +25,10 @@ extension QuantizedTensor {
         case (.avx512vnni, 4): dot = { _VNNIInt8Dot.dot4($0, rows: $1, rowStride: $2, scaleStride: $3) }
         case (.avx512vnni, _): dot = { _VNNIInt8Dot.dot8($0, rows: $1, rowStride: $2, scaleStride: $3) }
         #endif
+        #if SWQUANT_NEON_DOTPROD && arch(arm64)
+        case (.neonDot, 4): dot = { _eachRow($0, $1, $2, $3, _NEONInt8Dot.dot4) }
+        case (.neonDot, _): dot = { _eachRow($0, $1, $2, $3, _NEONInt8Dot.dot8) }
+        #endif
         #if SWQUANT_AVX2
         case (.avx2, 4): dot = { _eachRow($0, $1, $2, $3, _AVX2Int8Dot.dot4) }
         case (.avx2, _): dot = { _eachRow($0, $1, $2, $3, _AVX2Int8Dot.dot8) }

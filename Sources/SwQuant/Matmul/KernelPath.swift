@@ -7,20 +7,22 @@ import Darwin
 /// The implementation tier of the integer dot-product kernels, from the specification to the fastest.
 ///
 /// `scalar` is the reference, `simd` portable Swift SIMD, `avx2` uses `vpmaddubsw`, `avx512vnni` uses
-/// `vpdpbusd`. ISA tiers exist in builds compiled for them (`SWQUANT_NATIVE` in CMake defines
-/// `SWQUANT_AVX2`/`SWQUANT_AVX512VNNI`); the best compiled tier the CPU supports is used unless
-/// `SWQUANT_ISA` (scalar, simd, avx2, avx512vnni) asks for a lower one. Every tier computes the same
-/// integer sums, so results are bit-identical across tiers.
+/// `vpdpbusd`, `neonDot` (arm64) uses `sdot`. ISA tiers exist in builds compiled for them
+/// (`SWQUANT_NATIVE` in CMake defines `SWQUANT_AVX2`/`SWQUANT_AVX512VNNI` on x86-64 and
+/// `SWQUANT_NEON_DOTPROD` on arm64); the best compiled tier the CPU supports is used unless
+/// `SWQUANT_ISA` (scalar, simd, avx2, avx512vnni, neondot) asks for a lower one. Every tier computes
+/// the same integer sums; the float rescaling differs between tiers only in summation order.
 @frozen
 public enum KernelPath: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
     case scalar = 0
     case simd = 1
     case avx2 = 2
     case avx512vnni = 3
+    case neonDot = 4
 
     public static func < (a: KernelPath, b: KernelPath) -> Bool { a.rawValue < b.rawValue }
 
-    public var description: String { ["scalar", "simd", "avx2", "avx512vnni"][rawValue] }
+    public var description: String { ["scalar", "simd", "avx2", "avx512vnni", "neondot"][rawValue] }
 
     /// The tiers compiled into this build.
     public static let compiled: [KernelPath] = {
@@ -30,6 +32,9 @@ public enum KernelPath: Int, Sendable, CaseIterable, Comparable, CustomStringCon
         #endif
         #if SWQUANT_AVX512VNNI
         paths.append(.avx512vnni)
+        #endif
+        #if SWQUANT_NEON_DOTPROD && arch(arm64)
+        paths.append(.neonDot)
         #endif
         return paths
     }()
@@ -41,6 +46,7 @@ public enum KernelPath: Int, Sendable, CaseIterable, Comparable, CustomStringCon
         case .scalar, .simd: return true
         case .avx2: return cpu.contains([.avx2, .fma])
         case .avx512vnni: return cpu.contains([.avx512f, .avx512bw, .avx512vl, .avx512vnni])
+        case .neonDot: return cpu.contains(.asimddp)
         }
     }
 
