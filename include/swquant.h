@@ -158,8 +158,8 @@ swq_status swq_compute_qparams(const void *data, int32_t dtype, int64_t rows, in
 swq_status swq_quantize(const void *data, int32_t dtype, int64_t rows, int64_t cols,
                         const swq_scheme *scheme, swq_qtensor **out);
 
-/** swq_quantize with a clipping search per row or group: the range shrink in 1, 0.975, ..., 0.5 that
- *  minimises the quantization error weighted by importance[cols] (one weight per column, e.g. the mean x^2
+/** swq_quantize with a clipping search per row or group: the range [min * a, max * b] (a, b in 1, 0.975,
+ *  ..., 0.5; both ends together, then each alone) that minimises the quantization error weighted by importance[cols] (one weight per column, e.g. the mean x^2
  *  of each input channel; NULL weighs all equally). Needs SWQ_PER_GROUP or SWQ_PER_CHANNEL with axis 0. */
 swq_status swq_quantize_clip_search(const void *data, int32_t dtype, int64_t rows, int64_t cols,
                                     const swq_scheme *scheme, const float *importance, swq_qtensor **out);
@@ -370,7 +370,7 @@ swq_status swq_layer_stats_deserialize(const uint8_t *bytes, int64_t size, swq_l
  * (in_features == cols) with damp * mean(diag H) added to its diagonal (0.01 is usual). act_order != 0
  * sweeps columns by decreasing diag H with group parameters from the original weights. clip_search != 0
  * chooses every group's (or row's) range by the clipping search of swq_quantize_clip_search, weighted by
- * the inputs' mean square, instead of its min and max. Per-tensor, per-row and per-group schemes.
+ * the inputs' mean square, with both ends shrunk together only, instead of its min and max. Per-tensor, per-row and per-group schemes.
  * SWQ_ERR_INVALID_ARGUMENT when H is not positive definite.
  */
 swq_status swq_gptq_v2(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,

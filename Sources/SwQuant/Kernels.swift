@@ -124,6 +124,16 @@ func _roundedCode(_ t: _FloatVector) -> SIMD16<UInt32> {
     unsafeBitCast(t + _magicInteger, to: SIMD16<UInt32>.self) &- SIMD16<UInt32>(repeating: _magicInteger.bitPattern)
 }
 
+/// `q - zero` as floats for `q = clamp(roundHalfEven(v / scale) + zero, low, high)` (zero, low and high
+/// integers): the fake-quantized values in units of the scale, exactly as the scalar formula gives them
+/// (clamping before rounding, as `_quantizeScalar`; rounding by `_magicInteger`).
+@inline(__always)
+func _fakeQuantizedSteps(_ v: _FloatVector, scale: Float, zero: Float, low: Float, high: Float) -> _FloatVector {
+    let t = _lanewiseMax(_lanewiseMin(v / _FloatVector(repeating: scale), _FloatVector(repeating: high - zero)),
+                         _FloatVector(repeating: low - zero))
+    return (t + _magicInteger) - _magicInteger
+}
+
 /// The two's complement bits of integer-valued floats below 2^22 in magnitude.
 @inline(__always)
 func _integerBits(_ v: _FloatVector) -> SIMD16<UInt32> { _roundedCode(v) }

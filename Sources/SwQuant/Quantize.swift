@@ -21,9 +21,10 @@ extension QuantizedTensor {
 }
 
 extension QuantizedTensor {
-    /// Quantizes with a clipping search per group or row (see `_ClipSearch`): for each, the range shrink
-    /// in 1, 0.975, ..., 0.5 that minimises the quantization error weighted by `importance` (one weight
-    /// per column, e.g. the mean `x²` of each input channel from `LayerStats`; nil weighs all equally).
+    /// Quantizes with a clipping search per group or row (see `_ClipSearch`): for each, the range
+    /// `[min * a, max * b]` (a, b in 1, 0.975, ..., 0.5) that minimises the quantization error weighted
+    /// by `importance` (one weight per column, e.g. the mean `x²` of each input channel from
+    /// `LayerStats`; nil weighs all equally).
     /// Needs a per-row or per-group scheme; throws as `init(quantizing:scheme:)` does, and `.shape` for
     /// an importance of another length or `.invalidArgument` for a negative or non-finite weight.
     public init(quantizing source: TensorView, scheme: QuantScheme, clipSearchWithImportance importance: [Float]?) throws(QuantError) {

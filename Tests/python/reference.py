@@ -107,17 +107,41 @@ def int8_row_activations(x: np.ndarray) -> np.ndarray:
 CLIP_SHRINK = [np.float32(1 - i / 40) for i in range(21)]
 
 
-def clip_search(x, weights, bits, symmetric, signed):
-    """The clipping search for one group: the first shrink of [min, max] with the least weighted squared
-    error, as (scale, zero)."""
-    lo, hi = np.float32(x.min()), np.float32(x.max())
+def clip_shrinks(error_of, sweeps=3):
+    """The clipping search's candidates in order: both ends of the range shrunk by the same factor from
+    CLIP_SHRINK, then the low end alone (the high end at its best so far), then the high end alone; a
+    candidate replaces the best only with a strictly smaller error_of(low, high). Returns the best
+    (low, high) factors. With sweeps=1, only the first."""
     best, best_error = None, None
-    for alpha in CLIP_SHRINK:
-        scale, zero = params(np.float32(lo * alpha), np.float32(hi * alpha), bits, symmetric, signed)
-        fq = dequant(codes(x, scale, zero, bits, signed), scale, zero)
-        error = 0.0
-        for xi, fi, wi in zip(x.tolist(), fq.tolist(), weights.tolist()):
-            error += wi * (xi - fi) * (xi - fi)
-        if best_error is None or error < best_error:
-            best, best_error = (scale, zero), error
+    for sweep in range(sweeps):
+        for alpha in CLIP_SHRINK:
+            shrinks = (alpha, alpha) if sweep == 0 else (alpha, best[1]) if sweep == 1 else (best[0], alpha)
+            error = error_of(*shrinks)
+            if best_error is None or error < best_error:
+                best, best_error = shrinks, error
     return best
+
+
+def clip_search(x, weights, bits, symmetric, signed, sweeps=3):
+    """The clipping search for one group: the range shrinks of [min, max] (clip_shrinks) with the least
+    weighted squared error, as (scale, zero)."""
+    lo, hi = np.float32(x.min()), np.float32(x.max())
+
+    def shrunk(a, b):
+        return params(np.float32(lo * a), np.float32(hi * b), bits, symmetric, signed)
+
+    def error_of(a, b):
+        # float64 terms summed as swquant sums them: element i of the first multiple of 16 into lane
+        # i % 16, the lanes in order, then the remaining elements in order
+        scale, zero = shrunk(a, b)
+        fq = dequant(codes(x, scale, zero, bits, signed), scale, zero)
+        terms = [wi * (xi - fi) * (xi - fi) for xi, fi, wi in zip(x.tolist(), fq.tolist(), weights.tolist())]
+        full = len(terms) // 16 * 16
+        lanes = [0.0] * 16
+        for i in range(full):
+            lanes[i % 16] += terms[i]
+        error = 0.0
+        for value in lanes + terms[full:]:
+            error += value
+        return error
+    return shrunk(*clip_shrinks(error_of, sweeps))

@@ -76,20 +76,22 @@ def test_duo_scaling_matches_the_reference():
 
 
 def output_error_clip_reference(w, gram, bits, group):
-    """AWQ's clipping search in float64: per row and group, the first range shrink whose rounding error d
-    has the least d H_gg d^T (the group's share of the output error); returns the fake-quantized w."""
+    """AWQ's clipping search in float64: per row and group, the range shrinks (ref.clip_shrinks) whose
+    rounding error d has the least d H_gg d^T (the group's share of the output error); returns the
+    fake-quantized w."""
     out = np.zeros_like(w)
     for r in range(w.shape[0]):
         for g in range(0, w.shape[1], group):
             x, h = w[r, g:g + group], gram[g:g + group, g:g + group]
-            best = None
-            for shrink in ref.CLIP_SHRINK:
-                scale, zero = ref.params(np.float32(x.min() * shrink), np.float32(x.max() * shrink), bits, False, False)
-                fq = ref.dequant(ref.codes(x, scale, zero, bits, False), scale, zero)
-                d = x.astype(np.float64) - fq
-                if best is None or d @ h @ d < best[0]:
-                    best = (d @ h @ d, fq)
-            out[r, g:g + group] = best[1]
+
+            def fake_quantized(a, b):
+                scale, zero = ref.params(np.float32(x.min() * a), np.float32(x.max() * b), bits, False, False)
+                return ref.dequant(ref.codes(x, scale, zero, bits, False), scale, zero)
+
+            def error_of(a, b):
+                d = x.astype(np.float64) - fake_quantized(a, b)
+                return d @ h @ d
+            out[r, g:g + group] = fake_quantized(*ref.clip_shrinks(error_of))
     return out
 
 

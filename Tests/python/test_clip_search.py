@@ -10,7 +10,7 @@ import reference as ref
 import swquant
 
 @pytest.mark.parametrize("bits,symmetric", [(4, False), (3, False), (4, True), (2, False)])
-@pytest.mark.parametrize("group", [32, None], ids=["g32", "per-row"])
+@pytest.mark.parametrize("group", [32, 20, None], ids=["g32", "g20", "per-row"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["uniform", "importance"])
 def test_matches_the_reference_search(bits, symmetric, group, weighted):
     rng = np.random.default_rng(bits)

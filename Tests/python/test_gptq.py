@@ -32,7 +32,7 @@ def gptq_reference(w, h, bits, group, symmetric, damp, act_order, importance=Non
         if importance is None:
             return ref.params(np.float32(segment.min()), np.float32(segment.max()), bits, symmetric, symmetric)
         return ref.clip_search(segment.astype(np.float32), importance[first_column:first_column + len(segment)],
-                               bits, symmetric, symmetric)
+                               bits, symmetric, symmetric, sweeps=1)
 
     h = h.copy()
     dead = np.diag(h) == 0

@@ -8,7 +8,7 @@
 /// from its columns as updated when the group is reached. Per-row and per-tensor schemes take their
 /// parameters from the original weights. With `clipSearch`, every set of parameters comes from the
 /// clipping search of `quantize(clipSearchWithImportance:)` weighted by the inputs' mean square
-/// (GPTQ's grid search), instead of the min and max. Columns go in blocks of about 128 with lazy batch updates.
+/// (GPTQ's grid search), instead of the min and max, with both ends of the range shrunk together only. Columns go in blocks of about 128 with lazy batch updates.
 /// Rows are independent and run in parallel (16 at a time, in float64), so results do not depend on
 /// the thread count.
 extension QuantizedTensor {
@@ -43,7 +43,7 @@ extension QuantizedTensor {
         if fixedParams {
             params = try importance.withUnsafeBufferPointer { importance throws(QuantError) in
                 try clipSearch && !layout.perTensor
-                    ? _quantizeRuns(weights, scheme, into: nil, search: _ClipSearch(importance: importance.baseAddress!))
+                    ? _quantizeRuns(weights, scheme, into: nil, search: _ClipSearch(importance: importance.baseAddress!, sweeps: 1))
                     : _computeQParams(weights, scheme)
             }
         }
@@ -61,7 +61,7 @@ extension QuantizedTensor {
         failures.withUnsafeMutableBufferPointer { failures in
         u.withUnsafeBufferPointer { u in
             let u = u.baseAddress!
-            let search = clipSearch ? _ClipSearch(importance: importance.baseAddress!) : nil
+            let search = clipSearch ? _ClipSearch(importance: importance.baseAddress!, sweeps: 1) : nil
             _parallelForRanges(itemCount: (n + 15) / 16) { blocks in
                 // The block's rows in float64, columns in sweep order, and their negated scaled errors.
                 let w = UnsafeMutablePointer<Double>.allocate(capacity: 16 * k)

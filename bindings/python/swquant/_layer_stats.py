@@ -119,8 +119,8 @@ def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128,
     rounding error over the columns still to come through the inverse Hessian ``X^T X`` of the layer's
     inputs (``stats``), plus ``damp * mean(diag)``. ``act_order`` sweeps columns by decreasing ``diag``
     with group parameters from the original weights. ``clip_search`` picks each group's range by the
-    clipping search of ``quantize(clip_search=True)`` weighted by ``stats.mean_sq`` instead of its min and
-    max. Returns a ``QuantizedTensor`` like ``quantize``.
+    clipping search of ``quantize(clip_search=True)`` weighted by ``stats.mean_sq`` (both ends of the range
+    shrunk together only) instead of its min and max. Returns a ``QuantizedTensor`` like ``quantize``.
     """
     if not isinstance(stats, LayerStats):
         raise TypeError(f"stats must be a swquant.LayerStats, got {type(stats).__name__}")

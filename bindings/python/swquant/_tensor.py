@@ -147,8 +147,9 @@ def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: boo
         signed: code grid; defaults to signed for symmetric and unsigned for affine schemes.
         scale_dtype: "float32" or "float16" (scales rounded up to float16, so the range never shrinks).
         dtype: "bfloat16" when ``w`` holds raw bfloat16 bit patterns as uint16.
-        clip_search: per group (or row), pick the range shrink in 1, 0.975, ..., 0.5 with the least
-            quantization error, as AWQ and llama.cpp do (per-row and per-group schemes).
+        clip_search: per group (or row), pick the range ``[min * a, max * b]`` (a, b in 1, 0.975, ..., 0.5:
+            both ends together, then each end alone) with the least quantization error, as AWQ and
+            llama.cpp do (per-row and per-group schemes).
         importance: weights of that error, one per column (an imatrix: e.g. ``LayerStats.mean_sq``);
             implies ``clip_search``.
 
