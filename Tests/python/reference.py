@@ -131,17 +131,10 @@ def clip_search(x, weights, bits, symmetric, signed, sweeps=3):
         return params(np.float32(lo * a), np.float32(hi * b), bits, symmetric, signed)
 
     def error_of(a, b):
-        # float64 terms summed as swquant sums them: element i of the first multiple of 16 into lane
-        # i % 16, the lanes in order, then the remaining elements in order
         scale, zero = shrunk(a, b)
         fq = dequant(codes(x, scale, zero, bits, signed), scale, zero)
-        terms = [wi * (xi - fi) * (xi - fi) for xi, fi, wi in zip(x.tolist(), fq.tolist(), weights.tolist())]
-        full = len(terms) // 16 * 16
-        lanes = [0.0] * 16
-        for i in range(full):
-            lanes[i % 16] += terms[i]
         error = 0.0
-        for value in lanes + terms[full:]:
-            error += value
+        for xi, fi, wi in zip(x.tolist(), fq.tolist(), weights.tolist()):
+            error += wi * (xi - fi) * (xi - fi)
         return error
     return shrunk(*clip_shrinks(error_of, sweeps))

@@ -45,29 +45,15 @@ struct _ClipSearch {
         return best
     }
 
-    /// `sum_i w_i * (x_i - fakeQuantize(x_i))²` in float64: over the first multiple of 16 elements, element
-    /// i accumulates into lane i mod 16 and the lanes are then added in order; the rest follow in order.
+    /// `sum_i w_i * (x_i - fakeQuantize(x_i))²` in float64, in element order.
     @inline(__always)
     func error(_ x: UnsafePointer<Float>, _ count: Int, column: Int, _ p: QuantParams, _ scheme: QuantScheme) -> Double {
         let zero = Float(p.zeroPoint), low = Float(scheme.qmin), high = Float(scheme.qmax)
-        var lanes = SIMD16<Double>()
-        var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: _FloatVector.self)
-            let restored = _fakeQuantizedSteps(v, scale: p.scale, zero: zero, low: low, high: high) * _FloatVector(repeating: p.scale)
-            let difference = SIMD16<Double>(v) - SIMD16<Double>(restored)
-            let weight = importance.map { SIMD16<Double>(UnsafeRawPointer($0 + column + i).loadUnaligned(as: _FloatVector.self)) }
-                ?? SIMD16(repeating: 1)
-            lanes += weight * difference * difference
-            i += 16
-        }
         var sum = 0.0
-        for lane in 0..<16 { sum += lanes[lane] }
-        while i < count {
+        for i in 0..<count {
             let q = Swift.max(Swift.min((x[i] / p.scale).rounded(.toNearestOrEven) + zero, high), low)
             let difference = Double(x[i]) - Double((q - zero) * p.scale)
             sum += Double(importance?[column + i] ?? 1) * difference * difference
-            i += 1
         }
         return sum
     }
