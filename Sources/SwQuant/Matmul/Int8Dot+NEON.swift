@@ -12,14 +12,10 @@ import _Builtin_intrinsics.arm.neon
 /// + 128 * a` puts back 128 times the block's activation sum.
 enum _NEONInt8Dot {
     static func dot4(_ o: _Int8DotOperands) -> Float {
-        let flip = SIMD16<UInt8>(repeating: o.signed ? 0x08 : 0)
-        return _groupedSum(o) { b in
-            let bytes = UnsafeRawPointer(o.weights + b * 16).loadUnaligned(as: SIMD16<UInt8>.self)
-            let even = UnsafeRawPointer(o.activations + _evenHalfOffset(b)).loadUnaligned(as: SIMD16<Int8>.self)
-            let odd = UnsafeRawPointer(o.activations + _evenHalfOffset(b) + 32).loadUnaligned(as: SIMD16<Int8>.self)
-            let low = SIMD16<Int8>(truncatingIfNeeded: (bytes & 0x0F) ^ flip)
-            let high = SIMD16<Int8>(truncatingIfNeeded: (bytes &>> 4) ^ flip)
-            return vaddvq_s32(vdotq_s32(vdotq_s32(vdupq_n_s32(0), low, even), high, odd))
+        _groupedSum(o) { b in
+            let block = _nibbleBlock(o, b)
+            let low = SIMD16<Int8>(truncatingIfNeeded: block.low), high = SIMD16<Int8>(truncatingIfNeeded: block.high)
+            return vaddvq_s32(vdotq_s32(vdotq_s32(vdupq_n_s32(0), low, block.even), high, block.odd))
         }
     }
 

@@ -270,7 +270,8 @@ func _pairedGroupedSums(
 /// `_groupedSum` for up to four weight rows whose groups hold an even number of blocks (or the whole
 /// row): each pair of blocks is scaled per lane by its activation blocks' scales, broadcast from the
 /// per-block scales (which, unlike `laneScales`, stay in L1 beside the codes for rows of any length)
-/// and shared by the rows; each group's sum then takes its weight scale.
+/// and shared by the rows; each group's sum then takes its weight scale. (Folding
+/// `_pairedGroupedSums`' lone-block handling in here measured 7-11% slower on 4-bit groups of 128.)
 @inline(__always)
 func _pairedRowSums(
     _ o: _Int8DotOperands, rows: Int, scaleStride: Int, laneBlocks: __m512i, pair: (Int, Int, __m512i) -> __m512i,

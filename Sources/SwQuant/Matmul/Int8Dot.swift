@@ -53,14 +53,10 @@ enum _ScalarInt8Dot {
 /// Portable Swift SIMD tier: 16-bit products, widened and summed per block.
 enum _SIMDInt8Dot {
     static func dot4(_ o: _Int8DotOperands) -> Float {
-        let flip = SIMD16<UInt8>(repeating: o.signed ? 0x08 : 0)
-        return _groupedSum(o) { b in
-            let bytes = UnsafeRawPointer(o.weights + b * 16).loadUnaligned(as: SIMD16<UInt8>.self)
-            let even = UnsafeRawPointer(o.activations + _evenHalfOffset(b)).loadUnaligned(as: SIMD16<Int8>.self)
-            let odd = UnsafeRawPointer(o.activations + _evenHalfOffset(b) + 32).loadUnaligned(as: SIMD16<Int8>.self)
-            let low = SIMD16<Int16>(truncatingIfNeeded: (bytes & 0x0F) ^ flip)
-            let high = SIMD16<Int16>(truncatingIfNeeded: (bytes &>> 4) ^ flip)
-            let products = low &* SIMD16<Int16>(truncatingIfNeeded: even) &+ high &* SIMD16<Int16>(truncatingIfNeeded: odd)
+        _groupedSum(o) { b in
+            let block = _nibbleBlock(o, b)
+            let low = SIMD16<Int16>(truncatingIfNeeded: block.low), high = SIMD16<Int16>(truncatingIfNeeded: block.high)
+            let products = low &* SIMD16<Int16>(truncatingIfNeeded: block.even) &+ high &* SIMD16<Int16>(truncatingIfNeeded: block.odd)
             return SIMD16<Int32>(truncatingIfNeeded: products).wrappedSum()
         }
     }
@@ -80,6 +76,18 @@ enum _SIMDInt8Dot {
 /// follow 32 codes later (see `_Int8Activations.position`).
 @inline(__always)
 func _evenHalfOffset(_ b: Int) -> Int { (b >> 1) * 64 + (b & 1) * 16 }
+
+/// Block `b` of a 4-bit row as 16-lane vectors: the unsigned codes of its even and odd elements (low
+/// and high nibbles, a signed grid's top bit flipped) and their activation codes.
+@inline(__always)
+func _nibbleBlock(_ o: _Int8DotOperands, _ b: Int)
+    -> (low: SIMD16<UInt8>, high: SIMD16<UInt8>, even: SIMD16<Int8>, odd: SIMD16<Int8>) {
+    let flip = SIMD16<UInt8>(repeating: o.signed ? 0x08 : 0)
+    let bytes = UnsafeRawPointer(o.weights + b * 16).loadUnaligned(as: SIMD16<UInt8>.self)
+    let even = o.activations + _evenHalfOffset(b)
+    return ((bytes & 0x0F) ^ flip, (bytes &>> 4) ^ flip,
+            UnsafeRawPointer(even).loadUnaligned(as: SIMD16<Int8>.self), UnsafeRawPointer(even + 32).loadUnaligned(as: SIMD16<Int8>.self))
+}
 
 /// `sum_g groupScales[g] * sum_{b in g} activationScales[b] * blockDot(b)`, in block order.
 @inline(__always)

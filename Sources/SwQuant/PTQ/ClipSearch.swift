@@ -33,7 +33,7 @@ struct _ClipSearch {
         var bestError = error(x, count, column: column, best, scheme)
         var bestShrinks: (low: Float, high: Float) = (1, 1)
         for sweep in 0..<sweeps {
-            for alpha in Self.shrink {
+            for alpha in Self.shrink[(sweep == 0 ? 1 : 0)...] {  // sweep 0's first candidate is the full range
                 let shrinks = Self.shrinks(sweep: sweep, alpha: alpha, best: bestShrinks)
                 let candidate = try scheme._qparams(min: min * shrinks.low, max: max * shrinks.high)
                 let candidateError = error(x, count, column: column, candidate, scheme)
