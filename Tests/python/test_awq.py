@@ -77,21 +77,30 @@ def test_duo_scaling_matches_the_reference():
 
 def output_error_clip_reference(w, gram, bits, group):
     """AWQ's clipping search in float64: per row and group, the range shrinks (ref.clip_shrinks) whose
-    rounding error d has the least d H_gg d^T (the group's share of the output error); returns the
-    fake-quantized w."""
+    rounding error d has the least d H_gg d^T (the group's share of the output error), then twice the
+    least-squares scale for the steps u = q - zero, s = (x H u^T) / (u H u^T), kept when the error drops;
+    returns the fake-quantized w."""
     out = np.zeros_like(w)
     for r in range(w.shape[0]):
         for g in range(0, w.shape[1], group):
             x, h = w[r, g:g + group], gram[g:g + group, g:g + group]
 
-            def fake_quantized(a, b):
-                scale, zero = ref.params(np.float32(x.min() * a), np.float32(x.max() * b), bits, False, False)
+            def fake_quantized(scale, zero):
                 return ref.dequant(ref.codes(x, scale, zero, bits, False), scale, zero)
 
-            def error_of(a, b):
-                d = x.astype(np.float64) - fake_quantized(a, b)
+            def error(scale, zero):
+                d = x.astype(np.float64) - fake_quantized(scale, zero)
                 return d @ h @ d
-            out[r, g:g + group] = fake_quantized(*ref.clip_shrinks(error_of))
+
+            def shrunk(a, b):
+                return ref.params(np.float32(x.min() * a), np.float32(x.max() * b), bits, False, False)
+            best = shrunk(*ref.clip_shrinks(lambda a, b: error(*shrunk(a, b))))
+            for _ in range(2):
+                steps = ref.codes(x, *best, bits, False).astype(np.float64) - best[1]
+                refit = (np.float32((x @ h @ steps) / (steps @ h @ steps)), best[1])
+                if error(*refit) < error(*best):
+                    best = refit
+            out[r, g:g + group] = fake_quantized(*best)
     return out
 
 
@@ -111,8 +120,9 @@ def test_clip_search_matches_the_output_error_reference():
     stats = stats_of((outlier_inputs(rng, 512, 96) @ mix).astype(np.float32))
     q, scales = swquant.awq(w, stats, bits=3, group_size=32, grid=1)
     expected = output_error_clip_reference(w, stats.gram, 3, 32)
-    same_groups = (q.dequantize() == expected).reshape(24, 3, 32).all(axis=2)
-    # float32 products in swquant, float64 here: a near tie between two shrinks may go either way
+    same_groups = np.isclose(q.dequantize(), expected, rtol=1e-4, atol=0).reshape(24, 3, 32).all(axis=2)
+    # float32 products in swquant, float64 here: refit scales differ in their last bits, and a near tie
+    # between two candidates may go either way
     assert same_groups.mean() > 0.97, same_groups.mean()
     rtn = swquant.quantize(w, bits=3, group_size=32).dequantize().astype(np.float64)
 
