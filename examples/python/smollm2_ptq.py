@@ -14,9 +14,12 @@ runs every linear layer through `swquant.matmul` (weight-only path) once quantiz
   weighted by mean x^2 (imatrix), GPTQ, GPTQ act-order, GPTQ act-order with clipping search, AWQ, AWQ with
   duo scaling, and AWQ + GPTQ (AWQ's duo-scaled channel scales, then GPTQ act-order with clipping search
   of the scaled layer); asymmetric, float16 scales, one row per method, bits and group size.
-- Mixed-precision recipes (RECIPES): bits and group size per kind of layer, GPTQ act-order with clipping
-  search everywhere, and the tied embedding quantized too (from the output head's statistics, used for
-  the lookup and the output). "all b/w" counts every weight of the model: float32 ones at 32 bits.
+- Mixed-precision recipes (RECIPES), GPTQ act-order with clipping search everywhere: bits and group size
+  per block and kind of layer, allocated within a budget of bits per weight by sensitivity measured on
+  the calibration text (`--sensitivity`, see mixed_precision.py), and the tied embedding quantized too
+  (from the output head's statistics, used for the lookup and the output), its rows of the tokens that
+  matter most on the calibration text at more bits than the rest. "all b/w" counts every weight of the
+  model: float32 ones at 32 bits.
 
 The tokenizer is a byte-level BPE written here from the GGUF's vocabulary and merges, with an ASCII
 approximation of SmolLM2's pre-tokenizer: figures are consistent between methods but may differ slightly
@@ -24,6 +27,7 @@ from llama.cpp's.
 
 Run:  python examples/python/smollm2_ptq.py [--eval-chunks N] [--calib-chunks N] [--bits 4 3]
           [--methods NAME ...] [--rows METHOD:BITS:GROUP ...] [--recipes NAME ... | none] [--sequential]
+      python examples/python/smollm2_ptq.py --calib-chunks 16 --sensitivity   (about 20 minutes)
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from pathlib import Path
 import numpy as np
 
 import swquant
+from mixed_precision import CONFIGS, UNITS, SplitEmbedding, TokenUsage, allocate, format_table, log_softmax, parse_table
+from smollm2_recipes import RECIPES
 
 LICENSES = Path("/usr/share/common-licenses")
 EVALUATION = ["GPL-3", "GFDL-1.3", "Apache-2.0", "Artistic"]
@@ -45,14 +51,10 @@ CALIBRATION = ["GPL-2", "LGPL-2.1", "MPL-2.0"]
 LINEARS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
 # The linear layers of a block in the order their inputs become available.
 STAGES = [["attn_q", "attn_k", "attn_v"], ["attn_output"], ["ffn_gate", "ffn_up"], ["ffn_down"]]
-# Mixed-precision recipes: (bits, group size) per kind of linear layer (else "default") and for the tied
-# embedding ("output").
-RECIPES = {
-    "mixed <=4.6: v 6b, k/emb 5b": {"default": (4, 64), "attn_q": (4, 128), "ffn_gate": (4, 128), "ffn_up": (4, 128),
-                                   "attn_k": (5, 64), "attn_v": (6, 64), "output": (5, 64)},
-    "mixed <=4.0: gate/up 3b, v 6b": {"default": (4, 128), "ffn_gate": (3, 64), "ffn_up": (3, 64), "attn_v": (6, 64),
-                                     "output": (4, 64)},
-}
+def layer_config(recipe: dict, name: str) -> tuple[int, int]:
+    """(bits, group size) of linear layer `name` ("blk.N.kind") from its recipe's table."""
+    _, layer, kind = name.split(".")
+    return parse_table(recipe["table"])[(int(layer), kind)]
 
 
 def gguf_path() -> str:
@@ -177,11 +179,6 @@ class Llama:
         return self.linear("output", self.final_norm(h))
 
 
-def log_softmax(logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 def chunks(encoder, names, count, size=512):
     ids = encoder.encode("\n\n".join((LICENSES / n).read_text(encoding="utf-8", errors="replace") for n in names))
     return [ids[i * size:(i + 1) * size] for i in range(min(count, len(ids) // size))]
@@ -197,6 +194,8 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", metavar="METHOD:BITS:GROUP",
                         help="explicit rows instead of methods x bits, GROUP a size or 'channel'")
     parser.add_argument("--recipes", nargs="+", help="a subset of the mixed-precision recipes, by name ('none')")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="measure the sensitivities behind the recipes' tables and print their allocations")
     parser.add_argument("--sequential", action="store_true",
                         help="GPTQ's order: each layer's statistics from the model with the layers before it quantized")
     args = parser.parse_args()
@@ -228,15 +227,22 @@ def main() -> None:
     base_ppl, _ = evaluate()
     stats = {n: swquant.LayerStats(weights[n + ".weight"].shape[1]) for n in names + ["output"]}
 
-    def observe(name, x):
-        stats[name].observe(x)
-        return float_linear(name, x)
+    usage = TokenUsage(len(tokens))
 
-    if not args.sequential:
-        model.linear = observe
-        for chunk in calibration:
-            model.logits(chunk)
-        model.linear = float_linear
+    def observe(name, x):
+        """The float model, observing every layer's input (unless --sequential) and the predictions."""
+        if not args.sequential:
+            stats[name].observe(x)
+        y = float_linear(name, x)
+        if name == "output":
+            usage.add_logits(y)
+        return y
+
+    model.linear = observe
+    for chunk in calibration:
+        usage.add_tokens(chunk)
+        model.logits(chunk)
+    model.linear = float_linear
     print(f"float32 baseline: perplexity {base_ppl:.3f} (setup {time.perf_counter() - start:.0f} s)")
 
     # Every weight of the model, for bits per weight: linear layers, the tied embedding, the norms (float32).
@@ -250,7 +256,7 @@ def main() -> None:
             return float_linear(name, x)
         q, channel_scales = quantized[name]
         x = np.ascontiguousarray(x if channel_scales is None else x / channel_scales, dtype=np.float32)
-        return swquant.matmul(x, q, path="weight_only")
+        return q.matmul(x) if isinstance(q, SplitEmbedding) else swquant.matmul(x, q, path="weight_only")
 
     def quantize_sequentially(plan):
         """Block by block and stage by stage (STAGES), each layer's statistics from the calibration text run
@@ -338,17 +344,58 @@ def main() -> None:
         rows = [(m, int(b), None if g == "channel" else int(g)) for m, b, g in (r.split(":") for r in args.rows)]
     else:
         rows = [(m, b, args.group_size) for b in args.bits for m in methods if not args.methods or m in args.methods]
-    # Mixed precision, every tensor by GPTQ act-order + clip; "output" is the tied embedding (quantized
-    # with the statistics of the output head's input, used for both). (AWQ + GPTQ instead measured no
-    # better here: KL 0.088 and 0.233 against 0.082 and 0.216 on the full run.)
+    # Mixed precision (smollm2_recipes), every tensor by GPTQ act-order + clip; "output" is the tied
+    # embedding (quantized with the statistics of the output head's input, used for both).
     recipes = {name: recipe for name, recipe in RECIPES.items() if not args.recipes or name in args.recipes}
+
+    def embedding_quantizer(spec):
+        """GPTQ act-order + clip of the whole embedding for (bits, group), or of its parts (SplitEmbedding)."""
+        if isinstance(spec, tuple):
+            return gptq_clip(*spec)
+        return lambda w, s: (SplitEmbedding(w, s, usage.importance, spec["top"], gptq_clip(*spec["important"]),
+                                            gptq_clip(*spec["rest"])), None)
+
+    def sensitivity():
+        """Measures what the recipes' tables come from (mixed_precision) on two calibration chunks, every
+        position scored, and prints each recipe's allocation for its budget ("bits")."""
+        probe = calibration[:2]
+        float_logp = [log_softmax(model.logits(c)) for c in probe]
+
+        def calibration_kl(quantized):
+            model.linear = lambda name, x: run_linear(quantized, name, x)
+            kl = sum(float((np.exp(r) * (r - log_softmax(model.logits(c)))).sum()) for c, r in zip(probe, float_logp))
+            model.linear = float_linear
+            return kl / sum(len(r) for r in float_logp)
+
+        at = {c: {n: gptq_clip(*c)(weights[n + ".weight"], stats[n]) for n in names} for c in CONFIGS}
+        base = calibration_kl(at[(3, 64)])
+        ratios = {config: calibration_kl(quantized) / base for config, quantized in at.items()}
+        print("KL relative to 3-bit g64 (all linear layers):", {f"{b}/{g}": round(r, 4) for (b, g), r in ratios.items()})
+        blocks = range(config["layers"])
+        units = {(b, u): [f"blk.{b}.{kind}" for kind in kinds] for b in blocks for u, kinds in UNITS.items()}
+        unit_kl = {u: calibration_kl({n: at[(3, 64)][n] for n in layers}) for u, layers in units.items()}
+        unit_bits = {u: {c: sum(at[c][n][0].nbytes * 8 for n in layers) for c in CONFIGS} for u, layers in units.items()}
+        print("KL with one unit at 3-bit g64:")
+        for b in blocks:
+            print(f"{b:>5} " + " ".join(f"{unit_kl[(b, u)]:>10.5f}" for u in UNITS))
+        for name, recipe in recipes.items():
+            if "bits" in recipe:
+                embedding = embedding_quantizer(recipe["output"])(weights["output.weight"], stats["output"])[0]
+                budget = recipe["bits"] * model_count - embedding.nbytes * 8 - 32 * norm_count
+                print(f"{name}:\n{format_table(allocate(unit_kl, unit_bits, ratios, budget), config['layers'])}")
+
+    if args.sensitivity:
+        if args.sequential:
+            raise SystemExit("--sensitivity uses the statistics of the float model: drop --sequential")
+        sensitivity()
+        return
     print(f"{'method':<30}{'bits':>5}{'group':>8}{'lin b/w':>8}{'all b/w':>8}{'ppl':>9}{'delta':>9}{'mean KL':>9}"
           f"{'quant s':>9}")
     for method, bits, group in rows:
         measure(method, str(bits), group or "channel", dict.fromkeys(names, methods[method](bits, group)))
     for name, recipe in recipes.items():
-        plan = {n: gptq_clip(*recipe.get(n.split(".")[-1], recipe["default"])) for n in names}
-        plan["output"] = gptq_clip(*recipe["output"])
+        plan = {n: gptq_clip(*layer_config(recipe, n)) for n in names}
+        plan["output"] = embedding_quantizer(recipe["output"])
         measure(name, "mix", "mix", plan)
     print(f"({time.perf_counter() - start:.0f} s in all)")
 
