@@ -74,7 +74,7 @@ def test_a_table_round_trips_through_its_text():
 def test_token_usage_adds_input_shares_and_mean_predicted_probabilities():
     usage = mp.TokenUsage(4)
     usage.add_tokens([0, 0, 1, 3])
-    usage.add_logits(np.log(np.array([[0.5, 0.5, 0.0 + 1e-30, 1e-30], [0.0 + 1e-30, 1.0, 1e-30, 1e-30]])))
+    usage.add_logits(np.log(np.array([[0.5, 0.5, 1e-30, 1e-30], [1e-30, 1.0, 1e-30, 1e-30]])))
     np.testing.assert_allclose(usage.importance, [0.5 + 0.25, 0.25 + 0.75, 0.0, 0.25], atol=1e-12)
 
 

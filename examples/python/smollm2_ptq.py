@@ -51,10 +51,6 @@ CALIBRATION = ["GPL-2", "LGPL-2.1", "MPL-2.0"]
 LINEARS = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
 # The linear layers of a block in the order their inputs become available.
 STAGES = [["attn_q", "attn_k", "attn_v"], ["attn_output"], ["ffn_gate", "ffn_up"], ["ffn_down"]]
-def layer_config(recipe: dict, name: str) -> tuple[int, int]:
-    """(bits, group size) of linear layer `name` ("blk.N.kind") from its recipe's table."""
-    _, layer, kind = name.split(".")
-    return parse_table(recipe["table"])[(int(layer), kind)]
 
 
 def gguf_path() -> str:
@@ -349,9 +345,7 @@ def main() -> None:
     recipes = {name: recipe for name, recipe in RECIPES.items() if not args.recipes or name in args.recipes}
 
     def embedding_quantizer(spec):
-        """GPTQ act-order + clip of the whole embedding for (bits, group), or of its parts (SplitEmbedding)."""
-        if isinstance(spec, tuple):
-            return gptq_clip(*spec)
+        """GPTQ act-order + clip of the embedding's two parts (SplitEmbedding) as a recipe's "output" gives them."""
         return lambda w, s: (SplitEmbedding(w, s, usage.importance, spec["top"], gptq_clip(*spec["important"]),
                                             gptq_clip(*spec["rest"])), None)
 
@@ -379,10 +373,9 @@ def main() -> None:
         for b in blocks:
             print(f"{b:>5} " + " ".join(f"{unit_kl[(b, u)]:>10.5f}" for u in UNITS))
         for name, recipe in recipes.items():
-            if "bits" in recipe:
-                embedding = embedding_quantizer(recipe["output"])(weights["output.weight"], stats["output"])[0]
-                budget = recipe["bits"] * model_count - embedding.nbytes * 8 - 32 * norm_count
-                print(f"{name}:\n{format_table(allocate(unit_kl, unit_bits, ratios, budget), config['layers'])}")
+            embedding = embedding_quantizer(recipe["output"])(weights["output.weight"], stats["output"])[0]
+            budget = recipe["bits"] * model_count - embedding.nbytes * 8 - 32 * norm_count
+            print(f"{name}:\n{format_table(allocate(unit_kl, unit_bits, ratios, budget), config['layers'])}")
 
     if args.sensitivity:
         if args.sequential:
@@ -394,7 +387,8 @@ def main() -> None:
     for method, bits, group in rows:
         measure(method, str(bits), group or "channel", dict.fromkeys(names, methods[method](bits, group)))
     for name, recipe in recipes.items():
-        plan = {n: gptq_clip(*layer_config(recipe, n)) for n in names}
+        table = parse_table(recipe["table"])  # {(block, kind): (bits, group size)}
+        plan = {n: gptq_clip(*table[int(n.split(".")[1]), n.split(".")[2]]) for n in names}
         plan["output"] = embedding_quantizer(recipe["output"])
         measure(name, "mix", "mix", plan)
     print(f"({time.perf_counter() - start:.0f} s in all)")
