@@ -387,8 +387,9 @@ swq_status swq_gptq(const void *data, int32_t dtype, int64_t rows, int64_t cols,
  * where w' is each weight divided by the largest magnitude in its group (its row for per-row schemes) and
  * the mean runs over the rows; s is normalised by sqrt(max(s) min(s)). It quantizes, and keeps the alpha
  * whose layer output error on the calibration data (through X^T X) is least; clip_search != 0 (per-row and
- * per-group schemes) clips each group's range in the final quantization to minimise its share of that
- * output error (AWQ's clipping search; SWQ_ERR_INVALID_ARGUMENT for other schemes). *out receives the
+ * per-group schemes) clips each group's range in the final quantization, group after group, to minimise
+ * that output error with the other groups' rounding errors fixed, then refits its scale by least squares
+ * (AWQ's clipping search; SWQ_ERR_INVALID_ARGUMENT for other schemes). *out receives the
  * quantized W diag(s): its inputs must be divided by channel_scales (written to channel_scales[cols]) or
  * the division folded into the previous operation. *alpha may be NULL.
  */

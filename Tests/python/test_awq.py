@@ -76,31 +76,40 @@ def test_duo_scaling_matches_the_reference():
 
 
 def output_error_clip_reference(w, gram, bits, group):
-    """AWQ's clipping search in float64: per row and group, the range shrinks (ref.clip_shrinks) whose
-    rounding error d has the least d H_gg d^T (the group's share of the output error), then twice the
-    least-squares scale for the steps u = q - zero, s = (x H u^T) / (u H u^T), kept when the error drops;
-    returns the fake-quantized w."""
+    """AWQ's clipping search in float64. A row's rounding errors D add D H D^T to the output error. Every
+    group starts at round-to-nearest; then, in column order, group g takes the range [min a, max a]
+    (a from ref.CLIP_SHRINK, ref.clip_shrinks with one sweep) whose rounding error d has the least
+    d H_gg d^T + 2 d c^T, where c = D_rest H_rest,g holds the other groups' errors, then twice the
+    least-squares scale for the steps u = q - zero, s = (x H_gg u^T + u c^T) / (u H_gg u^T), kept when
+    that error drops; returns the fake-quantized w."""
     out = np.zeros_like(w)
+    groups = [slice(g, g + group) for g in range(0, w.shape[1], group)]
     for r in range(w.shape[0]):
-        for g in range(0, w.shape[1], group):
-            x, h = w[r, g:g + group], gram[g:g + group, g:g + group]
+        def fake_quantized(x, scale, zero):
+            return ref.dequant(ref.codes(x, scale, zero, bits, False), scale, zero)
 
-            def fake_quantized(scale, zero):
-                return ref.dequant(ref.codes(x, scale, zero, bits, False), scale, zero)
+        errors = np.zeros(w.shape[1])
+        for g in groups:
+            x = w[r, g]
+            errors[g] = x - fake_quantized(x, *ref.params(x.min(), x.max(), bits, False, False))
+        for g in groups:
+            x, h = w[r, g], gram[g, g]
+            c = errors @ gram[:, g] - errors[g] @ h
 
             def error(scale, zero):
-                d = x.astype(np.float64) - fake_quantized(scale, zero)
-                return d @ h @ d
+                d = x.astype(np.float64) - fake_quantized(x, scale, zero)
+                return d @ h @ d + 2 * d @ c
 
             def shrunk(a, b):
                 return ref.params(np.float32(x.min() * a), np.float32(x.max() * b), bits, False, False)
-            best = shrunk(*ref.clip_shrinks(lambda a, b: error(*shrunk(a, b))))
+            best = shrunk(*ref.clip_shrinks(lambda a, b: error(*shrunk(a, b)), sweeps=1))
             for _ in range(2):
                 steps = ref.codes(x, *best, bits, False).astype(np.float64) - best[1]
-                refit = (np.float32((x @ h @ steps) / (steps @ h @ steps)), best[1])
+                refit = (np.float32((x @ h @ steps + steps @ c) / (steps @ h @ steps)), best[1])
                 if error(*refit) < error(*best):
                     best = refit
-            out[r, g:g + group] = fake_quantized(*best)
+            out[r, g] = fake_quantized(x, *best)
+            errors[g] = x - out[r, g]
     return out
 
 
@@ -144,10 +153,29 @@ def test_lower_output_error_than_round_to_nearest_on_held_out_data(bits, group):
     assert np.mean((awq_out - reference) ** 2) < 0.8 * rtn
 
 
+def test_calibration_inputs_give_the_same_result_as_their_statistics():
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((16, 64)).astype(np.float32)
+    x = outlier_inputs(rng, 200, 64)
+    q_from_x, scales_from_x = swquant.awq(w, x, bits=4, group_size=32)
+    q, scales = swquant.awq(w, stats_of(x), bits=4, group_size=32)
+    np.testing.assert_array_equal(scales_from_x, scales)
+    np.testing.assert_array_equal(q_from_x.packed, q.packed)
+    np.testing.assert_array_equal(q_from_x.scales, q.scales)
+
+
 def test_bad_input():
     w = np.ones((4, 8), np.float32)
     with pytest.raises(swquant.QuantizationError, match="input features"):
         swquant.awq(w, swquant.LayerStats(9))
+    with pytest.raises(ValueError, match="features"):
+        swquant.awq(w, np.ones((5, 9), np.float32))
+    with pytest.raises(ValueError, match="2-D"):
+        swquant.awq(w, np.ones(8, np.float32))
+    with pytest.raises(TypeError, match="LayerStats"):
+        swquant.awq(w, [[1.0] * 8])
+    with pytest.raises(swquant.QuantizationError, match="nan"):
+        swquant.awq(w, np.full((2, 8), np.nan, np.float32))
     with pytest.raises(swquant.QuantizationError, match="not seen"):
         swquant.awq(w, swquant.LayerStats(8))
     with pytest.raises(swquant.QuantizationError, match="grid"):

@@ -21,8 +21,9 @@ public struct AWQResult: Sendable {
 /// `sqrt(max(s) * min(s))`) multiply the weight columns, the scaled weights are quantized, and the
 /// layer's output error on the calibration data, `sum_rows Δ H Δᵀ` with `Δ = W - Q(W s) / s` and
 /// `H = XᵀX` (see `_OutputError`), picks alpha (the first least wins ties). With `clipSearch` (per-row
-/// and per-group schemes), the final quantization clips each group's range to minimise its share of the
-/// output error through the scaled inputs' Gram matrix (`_outputErrorClipParams`, AWQ's auto-clip).
+/// and per-group schemes), the final quantization clips each group's range, group after group, to
+/// minimise the output error through the scaled inputs' Gram matrix with the other groups' rounding
+/// errors fixed, and refits its scale (`_outputErrorClipParams`, AWQ's auto-clip).
 /// With `duoScaling` (AutoAWQ's default), the candidates are `s = mean|x|^alpha / mean|ŵ|^(1 - alpha)`
 /// instead, `ŵ` being each weight divided by the largest magnitude of its group (or row) and the mean
 /// taken over the rows, so that alpha = 0 scales channels of small weights up.

@@ -135,21 +135,31 @@ def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128,
     return QuantizedTensor(handle, tuple(shape))
 
 
-def awq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
+def awq(w: Any, stats: LayerStats | np.ndarray, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,
         grid: int = 20, clip_search: bool = True, duo_scaling: bool = False, signed: bool | None = None,
         scale_dtype: Any = "float32") -> tuple[QuantizedTensor, np.ndarray]:
     """AWQ: scales the input channels of ``w`` ([out_features, in_features]) by ``s = mean|x|^alpha``
     (normalised), alpha searched on ``grid`` points in [0, 1) to minimise the layer's output error on the
     calibration data (through ``stats.gram``), then quantizes ``w * s``; ``clip_search`` clips each group's
-    range to minimise its share of that output error (AWQ's clipping search). ``duo_scaling`` (AutoAWQ's
+    range, group after group, to minimise that output error with the other groups' rounding errors fixed,
+    then refits its scale by least squares (AWQ's clipping search). ``duo_scaling`` (AutoAWQ's
     default) searches ``s = mean|x|^alpha / (mean|w'|^(1 - alpha) + 1e-4)`` instead, ``w'`` being each weight
     divided by the largest magnitude of its group and the mean taken over the output rows.
+
+    ``stats`` is the layer's ``LayerStats``, or its calibration inputs themselves as a numpy array
+    [tokens, in_features], observed into fresh statistics.
 
     Returns ``(q, s)``: ``q`` quantizes ``w * s``, so the layer computes ``(x / s) @ q.dequantize().T``; fold
     ``1 / s`` into the previous operation (e.g. a norm's weights) or divide the activations.
     """
+    if isinstance(stats, np.ndarray):
+        inputs = stats
+        if inputs.ndim != 2:
+            raise ValueError(f"calibration inputs must be 2-D [tokens, in_features], got shape {inputs.shape}")
+        stats = LayerStats(inputs.shape[1])
+        stats.observe(inputs)
     if not isinstance(stats, LayerStats):
-        raise TypeError(f"stats must be a swquant.LayerStats, got {type(stats).__name__}")
+        raise TypeError(f"stats must be a swquant.LayerStats or a numpy array of inputs, got {type(stats).__name__}")
     scheme = Scheme.make(bits, group_size, symmetric, signed=signed, scale_dtype=scale_dtype)
     shape = np.shape(w)
     if len(shape) != 2:
