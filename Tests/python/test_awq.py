@@ -77,39 +77,41 @@ def test_duo_scaling_matches_the_reference():
 
 def output_error_clip_reference(w, gram, bits, group):
     """AWQ's clipping search in float64. A row's rounding errors D add D H D^T to the output error. Every
-    group starts at round-to-nearest; then, in column order, group g takes the range [min a, max a]
-    (a from ref.CLIP_SHRINK, ref.clip_shrinks with one sweep) whose rounding error d has the least
-    d H_gg d^T + 2 d c^T, where c = D_rest H_rest,g holds the other groups' errors, then twice the
-    least-squares scale for the steps u = q - zero, s = (x H_gg u^T + u c^T) / (u H_gg u^T), kept when
-    that error drops; returns the fake-quantized w."""
-    out = np.zeros_like(w)
+    group starts at round-to-nearest. In a first pass, in column order, group g takes the range
+    [min a, max a] (a from ref.CLIP_SHRINK, ref.clip_shrinks with one sweep) whose rounding error d has the
+    least d H_gg d^T + 2 d c^T, where c = D_rest H_rest,g holds the other groups' current errors, then twice
+    the least-squares scale for the steps u = q - zero, s = (x H_gg u^T + u c^T) / (u H_gg u^T), kept when
+    that error drops. With more than one group, a second pass refits each group's scale twice again.
+    Returns the fake-quantized w."""
     groups = [slice(g, g + group) for g in range(0, w.shape[1], group)]
+
+    def fake_quantized(x, params):
+        return ref.dequant(ref.codes(x, *params, bits, False), *params)
+
+    out = np.zeros_like(w)
     for r in range(w.shape[0]):
-        def fake_quantized(x, scale, zero):
-            return ref.dequant(ref.codes(x, scale, zero, bits, False), scale, zero)
+        params = [ref.params(w[r, g].min(), w[r, g].max(), bits, False, False) for g in groups]
+        errors = np.concatenate([w[r, g] - fake_quantized(w[r, g], p) for g, p in zip(groups, params)]).astype(np.float64)
+        for second_pass in [False, True][:1 + (len(groups) > 1)]:
+            for i, g in enumerate(groups):
+                x, h = w[r, g], gram[g, g]
+                c = errors @ gram[:, g] - errors[g] @ h
 
-        errors = np.zeros(w.shape[1])
-        for g in groups:
-            x = w[r, g]
-            errors[g] = x - fake_quantized(x, *ref.params(x.min(), x.max(), bits, False, False))
-        for g in groups:
-            x, h = w[r, g], gram[g, g]
-            c = errors @ gram[:, g] - errors[g] @ h
+                def error(p):
+                    d = x.astype(np.float64) - fake_quantized(x, p)
+                    return d @ h @ d + 2 * d @ c
 
-            def error(scale, zero):
-                d = x.astype(np.float64) - fake_quantized(x, scale, zero)
-                return d @ h @ d + 2 * d @ c
-
-            def shrunk(a, b):
-                return ref.params(np.float32(x.min() * a), np.float32(x.max() * b), bits, False, False)
-            best = shrunk(*ref.clip_shrinks(lambda a, b: error(*shrunk(a, b)), sweeps=1))
-            for _ in range(2):
-                steps = ref.codes(x, *best, bits, False).astype(np.float64) - best[1]
-                refit = (np.float32((x @ h @ steps + steps @ c) / (steps @ h @ steps)), best[1])
-                if error(*refit) < error(*best):
-                    best = refit
-            out[r, g] = fake_quantized(x, *best)
-            errors[g] = x - out[r, g]
+                def shrunk(a, b):
+                    return ref.params(np.float32(x.min() * a), np.float32(x.max() * b), bits, False, False)
+                best = params[i] if second_pass else shrunk(*ref.clip_shrinks(lambda a, b: error(shrunk(a, b)), sweeps=1))
+                for _ in range(2):
+                    steps = ref.codes(x, *best, bits, False).astype(np.float64) - best[1]
+                    refit = (np.float32((x @ h @ steps + steps @ c) / (steps @ h @ steps)), best[1])
+                    if error(refit) < error(best):
+                        best = refit
+                params[i] = best
+                errors[g] = x - fake_quantized(x, best)
+        out[r] = np.concatenate([fake_quantized(w[r, g], p) for g, p in zip(groups, params)])
     return out
 
 
