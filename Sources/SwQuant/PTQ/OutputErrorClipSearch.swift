@@ -21,7 +21,7 @@ func _outputErrorClipParams(_ w: UnsafePointer<Float>, rows n: Int, cols k: Int,
     let layout = _ParamLayout(scheme, cols: k)
     precondition(!layout.perTensor && !layout.isPerColumn, "per-row or per-group schemes only")
     let groups = layout.runsPerRow, size = layout.runLength
-    func columns(_ group: Int) -> Range<Int> { (group * size)..<Swift.min(group * size + size, k) }
+    func columns(_ group: Int) -> Range<Int> { _GroupSweep.columns(group, size: size, k: k) }
     var factors = [[Float]]()
     for group in 0..<groups { factors.append(try _ridgedCholeskyFactor(gram, k, block: columns(group))) }
     var ranges = [(min: Float, max: Float)](repeating: (0, 0), count: n * groups)
@@ -46,14 +46,15 @@ func _outputErrorClipParams(_ w: UnsafePointer<Float>, rows n: Int, cols k: Int,
                     for block in range {
                         let rows = (block * _GroupSweep.blockRows)..<Swift.min((block + 1) * _GroupSweep.blockRows, n)
                         do throws(QuantError) {
-                            sweep.start(rows, at: params.baseAddress!)
+                            sweep.begin(rows)
+                            sweep.startPass(at: params.baseAddress!)
                             for group in 0..<groups {
                                 let chosen = try sweep.search(group, ranges: ranges)
                                 for (r, row) in rows.enumerated() { params[row * groups + group] = chosen[r] }
                                 sweep.finish(group, chosen)
                             }
                             if groups > 1 {
-                                sweep.start(rows, at: params.baseAddress!)
+                                sweep.startPass(at: params.baseAddress!)
                                 for group in 0..<groups {
                                     let chosen = sweep.refitAgain(group, current: rows.map { params[$0 * groups + group] })
                                     for (r, row) in rows.enumerated() { params[row * groups + group] = chosen[r] }
@@ -86,10 +87,12 @@ struct _GroupSweep {
     /// Per row, `c` of every group: the later groups' part before the group is searched, the earlier
     /// groups' part added as each is done.
     let cross: UnsafeMutablePointer<Float>
-    /// The group's rounding errors or steps (all groups' round-to-nearest errors in `start`), their
-    /// products with its factor L, the weights' products with L, and its cross terms.
-    let delta: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>
-    let weightProducts: UnsafeMutablePointer<Float>, groupCross: UnsafeMutablePointer<Float>
+    /// The group's rounding errors or steps (every group's errors in `startPass`), their products with
+    /// its factor L, and its cross terms.
+    let delta: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>, groupCross: UnsafeMutablePointer<Float>
+    /// Per group, the rows' weights times its factor L (`rows.count x count` from `rows.count * first`),
+    /// for both passes.
+    let weightProducts: UnsafeMutablePointer<Float>
     /// Per row, the best parameters so far and their error, and the candidate.
     var bestErrors: [Double], best: [QuantParams], candidates: [QuantParams]
 
@@ -99,7 +102,7 @@ struct _GroupSweep {
         cross = .allocate(capacity: Self.blockRows * k)
         delta = .allocate(capacity: Self.blockRows * Swift.max(groupSize, k))
         products = .allocate(capacity: Self.blockRows * groupSize)
-        weightProducts = .allocate(capacity: Self.blockRows * groupSize)
+        weightProducts = .allocate(capacity: Self.blockRows * k)
         groupCross = .allocate(capacity: Self.blockRows * groupSize)
         bestErrors = [Double](repeating: 0, count: Self.blockRows)
         best = [QuantParams](repeating: QuantParams(scale: 1, zeroPoint: 0), count: Self.blockRows)
@@ -110,12 +113,25 @@ struct _GroupSweep {
         for buffer in [cross, delta, products, weightProducts, groupCross] { buffer.deallocate() }
     }
 
-    func columns(_ group: Int) -> Range<Int> { (group * size)..<Swift.min(group * size + size, k) }
+    /// The columns of `group` in rows of `k` split into groups of `size`.
+    static func columns(_ group: Int, size: Int, k: Int) -> Range<Int> { (group * size)..<Swift.min(group * size + size, k) }
 
-    /// Starts a pass over `rows`, each group at the parameters `params[row * groups + group]`: sets every
-    /// group's cross term to the later groups' part of it.
-    mutating func start(_ rows: Range<Int>, at params: UnsafePointer<QuantParams>) {
+    func columns(_ group: Int) -> Range<Int> { Self.columns(group, size: size, k: k) }
+
+    /// Takes `rows` (at most `blockRows`) and their weights' products with each group's factor.
+    mutating func begin(_ rows: Range<Int>) {
         self.rows = rows
+        for group in 0..<groups {
+            let first = columns(group).lowerBound, count = columns(group).count
+            for (r, row) in rows.enumerated() { (delta + r * count).update(from: w + row * k + first, count: count) }
+            _multiplyByLowerFactor(delta, rows: rows.count, count: count, factor: factors[group],
+                                   into: weightProducts + rows.count * first)
+        }
+    }
+
+    /// Starts a pass over the rows, each group at the parameters `params[row * groups + group]`: sets every
+    /// group's cross term to the later groups' part of it.
+    mutating func startPass(at params: UnsafePointer<QuantParams>) {
         for (r, row) in rows.enumerated() {
             for group in 0..<groups {
                 let first = columns(group).lowerBound
@@ -162,8 +178,7 @@ struct _GroupSweep {
     /// The scale of each row's best parameters refit twice, each refit kept when it lowers the error.
     private mutating func refit(_ group: Int) -> [QuantParams] {
         let first = columns(group).lowerBound, count = columns(group).count, m = rows.count
-        for (r, row) in rows.enumerated() { (delta + r * count).update(from: w + row * k + first, count: count) }
-        _multiplyByLowerFactor(delta, rows: m, count: count, factor: factors[group], into: weightProducts)
+        let weightProducts = self.weightProducts + m * first
         for _ in 0..<2 {
             for (r, row) in rows.enumerated() {
                 _quantizedSteps(w + row * k + first, count, best[r], qmin: qmin, qmax: qmax, into: delta + r * count)
