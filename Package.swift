@@ -26,7 +26,8 @@ let package = Package(
         .target(name: "SwQuantCABI", dependencies: ["SwQuant", "CSwQuant"]),
 
         // MARK: Tools and examples
-        .executableTarget(name: "swquant-cli", dependencies: ["SwQuant"]),
+        // The CLI imports CSwQuant only for the header's version macros.
+        .executableTarget(name: "swquant-cli", dependencies: ["SwQuant", "CSwQuant"]),
         .executableTarget(name: "swquant-example", dependencies: ["SwQuant"], path: "examples/swift"),
 
         // MARK: Tests

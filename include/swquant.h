@@ -150,6 +150,11 @@ swq_status swq_compute_qparams(const void *data, int32_t dtype, int64_t rows, in
                                const swq_scheme *scheme, float *scales, int32_t *zero_points,
                                int64_t count);
 
+/** Learned, continuous zero points (LSQ+) as the integers the quantizer uses: values[count] rounded half to
+ *  even and clamped to the scheme's grid, into zero_points[count] (as torch's learnable fake quantization
+ *  rounds its float zero point in the forward pass). SWQ_ERR_NON_FINITE for NaN or infinity. */
+swq_status swq_round_zero_points(const swq_scheme *scheme, const float *values, int32_t *zero_points, int64_t count);
+
 /* ---- Quantized tensors -------------------------------------------------------------------------- */
 
 /** Quantizes data ([rows, cols] of `dtype`) with parameters computed from the data itself.
@@ -163,6 +168,27 @@ swq_status swq_quantize(const void *data, int32_t dtype, int64_t rows, int64_t c
  *  of each input channel; NULL weighs all equally). Needs SWQ_PER_GROUP or SWQ_PER_CHANNEL with axis 0. */
 swq_status swq_quantize_clip_search(const void *data, int32_t dtype, int64_t rows, int64_t cols,
                                     const swq_scheme *scheme, const float *importance, swq_qtensor **out);
+
+/**
+ * A tensor rebuilt from its parts, as swq_qtensor_packed, swq_qtensor_scales and swq_qtensor_zero_points
+ * give them (for example read back from a file): packed[packed_nbytes] codes in the bit layout of
+ * swq_qtensor_packed, scales[qparam_count] and zero_points[qparam_count] in the order of
+ * swq_qtensor_scales. zero_points may be NULL for a symmetric scheme. Every size is checked against the
+ * scheme and shape (SWQ_ERR_SHAPE); scales must be finite and positive (float16 values under float16
+ * storage), zero points on the grid (the scheme's fixed one when symmetric), and the padding bits after a
+ * row's last code zero (SWQ_ERR_INVALID_ARGUMENT). The inputs are copied. On failure *out is NULL.
+ */
+swq_status swq_qtensor_from_parts(int64_t rows, int64_t cols, const swq_scheme *scheme, const uint8_t *packed,
+                                  int64_t packed_nbytes, const float *scales, const int32_t *zero_points,
+                                  int64_t qparam_count, swq_qtensor **out);
+
+/** The tensor as bytes (shape, scheme, codes, scales, zero points; little-endian): *size receives the size;
+ *  with out NULL only the size is reported, else out[capacity] receives the bytes. */
+swq_status swq_qtensor_serialize(const swq_qtensor *tensor, uint8_t *out, int64_t capacity, int64_t *size);
+
+/** A tensor restored from swq_qtensor_serialize bytes, checked as swq_qtensor_from_parts checks its
+ *  arguments; SWQ_ERR_INVALID_ARGUMENT for bytes that are not a whole serialized tensor. */
+swq_status swq_qtensor_deserialize(const uint8_t *bytes, int64_t size, swq_qtensor **out);
 
 /** Releases a tensor. NULL is allowed and ignored. */
 void swq_qtensor_free(swq_qtensor *tensor);
@@ -289,7 +315,14 @@ swq_status swq_observer_merge(swq_observer *into, const swq_observer *other);
 /** Number of channels (ranges) the observer reports: 1 per tensor; 0 before any batch. */
 swq_status swq_observer_channels(const swq_observer *observer, int64_t *count);
 
-/** The chosen range per channel into low[capacity] and high[capacity]. */
+/** The observer's configuration, as swq_observer_new would take it with every default filled in: the
+ *  swq_observer_method, its parameter, bits, symmetric (0 or 1), axis (-1 per tensor) and histogram bins.
+ *  Any out-pointer may be NULL. */
+swq_status swq_observer_config(const swq_observer *observer, int32_t *method, double *parameter, int32_t *bits,
+                               int32_t *symmetric, int32_t *axis, int32_t *bins);
+
+/** The chosen range per channel into low[capacity] and high[capacity]; (-t, t) with t = max(|low|, |high|)
+ *  for a symmetric observer, whatever its method. */
 swq_status swq_observer_range(const swq_observer *observer, float *low, float *high, int64_t capacity);
 
 /** Scale and zero point per channel for the observer's bits and symmetry; `grid` is a swq_grid or -1
@@ -344,6 +377,9 @@ swq_status swq_layer_stats_observe(swq_layer_stats *stats, const void *data, int
 
 /** Adds another's statistics (same in_features) to `into`. */
 swq_status swq_layer_stats_merge(swq_layer_stats *into, const swq_layer_stats *other);
+
+/** The input features (columns of each batch) the statistics were made for. */
+swq_status swq_layer_stats_in_features(const swq_layer_stats *stats, int64_t *in_features);
 
 /** Rows observed so far. */
 swq_status swq_layer_stats_count(const swq_layer_stats *stats, int64_t *rows);

@@ -99,9 +99,3 @@ func _checkParams(_ params: [QuantParams], scheme: QuantScheme, rows: Int, cols:
         }
     }
 }
-
-/// The parameters `QuantizedTensor(quantizing:scheme:)` would choose for `source`, in
-/// `QuantScheme.qparamCount` order. Throws as quantization does.
-public func computeQParams(_ source: TensorView, scheme: QuantScheme) throws(QuantError) -> [QuantParams] {
-    try _computeQParams(source, scheme.validated())
-}

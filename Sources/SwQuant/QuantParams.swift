@@ -60,3 +60,20 @@ extension QuantScheme {
         return Float(half)
     }
 }
+
+/// The parameters `QuantizedTensor(quantizing:scheme:)` would choose for `source`, in
+/// `QuantScheme.qparamCount` order. Throws as quantization does.
+public func computeQParams(_ source: TensorView, scheme: QuantScheme) throws(QuantError) -> [QuantParams] {
+    try _computeQParams(source, scheme.validated())
+}
+
+extension QuantScheme {
+    /// A learned, continuous zero point as the integer the quantizer uses: rounded half to even and
+    /// clamped to the grid `[qmin, qmax]`, as torch's learnable fake quantization rounds its float zero
+    /// point in the forward pass. Throws `.nonFinite` for NaN or infinity.
+    public func zeroPoint(rounding value: Float) throws(QuantError) -> Int32 {
+        guard value.isFinite else { throw QuantError(.nonFinite, "zero point must be finite, got \(value)") }
+        let rounded = value.rounded(.toNearestOrEven)
+        return Int32(Swift.min(Swift.max(rounded, Float(qmin)), Float(qmax)))
+    }
+}

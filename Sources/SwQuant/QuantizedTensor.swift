@@ -21,7 +21,7 @@ public struct QuantizedTensor: Sendable {
     public let zeroPoints: [Int32]
 
     @usableFromInline
-    init(rows: Int, cols: Int, scheme: QuantScheme, packed: [UInt8], scales: [Float], zeroPoints: [Int32]) {
+    init(unchecked rows: Int, cols: Int, scheme: QuantScheme, packed: [UInt8], scales: [Float], zeroPoints: [Int32]) {
         self.rows = rows
         self.cols = cols
         self.scheme = scheme

@@ -48,8 +48,18 @@ func _elementType(_ value: Int32, _ name: StaticString) throws(QuantError) -> El
 /// A tensor view from C arguments, checking the pointer and the dimensions.
 func _view(_ data: UnsafeRawPointer?, _ dtype: Int32, _ rows: Int64, _ cols: Int64) throws(QuantError) -> TensorView {
     let base = try _required(data, "data")
+    let shape = try _shape(rows, cols)
+    return try TensorView(base: base, elementType: _elementType(dtype, "dtype"), rows: shape.rows, cols: shape.cols)
+}
+
+/// Positive C dimensions as `Int`: `.shape` for a zero or negative one, `.overflow` when their product
+/// does not fit.
+func _shape(_ rows: Int64, _ cols: Int64) throws(QuantError) -> (rows: Int, cols: Int) {
     guard rows > 0, cols > 0, let r = Int(exactly: rows), let c = Int(exactly: cols) else {
         throw QuantError(.shape, "dimensions must be positive, got [\(rows), \(cols)]")
     }
-    return try TensorView(base: base, elementType: _elementType(dtype, "dtype"), rows: r, cols: c)
+    guard !r.multipliedReportingOverflow(by: c).overflow else {
+        throw QuantError(.overflow, "shape [\(rows), \(cols)] overflows the address space")
+    }
+    return (r, c)
 }

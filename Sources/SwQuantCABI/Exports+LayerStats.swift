@@ -36,8 +36,13 @@ public func swq_layer_stats_merge(_ into: OpaquePointer?, _ other: OpaquePointer
 }
 
 @c @implementation
+public func swq_layer_stats_in_features(_ stats: OpaquePointer?, _ inFeatures: UnsafeMutablePointer<Int64>?) -> swq_status {
+    _status { () throws(QuantError) in try _required(inFeatures, "in_features").pointee = Int64(LayerStats.borrow(stats).inFeatures) }
+}
+
+@c @implementation
 public func swq_layer_stats_count(_ stats: OpaquePointer?, _ rows: UnsafeMutablePointer<Int64>?) -> swq_status {
-    _status { () throws(QuantError) in try _required(rows, "rows").pointee = Int64(LayerStats.borrow(stats).count) }
+    _status { () throws(QuantError) in try _required(rows, "rows").pointee = Int64(LayerStats.borrow(stats).rowCount) }
 }
 
 @c @implementation

@@ -5,7 +5,15 @@ import SwQuant
 public func swq_abi_version() -> UInt32 { UInt32(SWQ_ABI_VERSION) }
 
 @c @implementation
-public func swq_version() -> UnsafePointer<CChar>? { _cString("0.1.0") }
+public func swq_version() -> UnsafePointer<CChar>? { _versionString }
+
+/// "MAJOR.MINOR.PATCH" from the header's macros, allocated once and kept for the life of the process.
+nonisolated(unsafe) private let _versionString: UnsafePointer<CChar> = {
+    let text = Array("\(SWQ_VERSION_MAJOR).\(SWQ_VERSION_MINOR).\(SWQ_VERSION_PATCH)".utf8CString)
+    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
+    storage.initialize(from: text, count: text.count)
+    return UnsafePointer(storage)
+}()
 
 @c @implementation
 public func swq_last_error() -> UnsafePointer<CChar>? { _LastError.message ?? _cString("") }

@@ -11,7 +11,7 @@ public func swq_matmul(
     _ y: UnsafeMutablePointer<Float>?, _ yCapacity: Int64, _ path: Int32
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(weights)
+        let tensor = try _QTensorBox.tensor(weights)
         let (x, y) = (try _required(x, "x"), try _required(y, "y"))
         let shape = try _shape(m, k)
         guard shape.cols == tensor.cols else {
@@ -35,7 +35,7 @@ public func swq_matmul_static_int8(
     _ out: UnsafeMutableRawPointer?, _ outCapacity: Int64
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(weights)
+        let tensor = try _QTensorBox.tensor(weights)
         let (a, out) = (try _required(a, "a"), try _required(out, "out"))
         let shape = try _shape(m, k)
         guard shape.cols == tensor.cols else {
@@ -59,7 +59,7 @@ public func swq_matmul_static_int8(
 
 /// The text of `swq_cpu_features`, built once and kept for the life of the process.
 nonisolated(unsafe) private let _cpuFeaturesText: UnsafeMutablePointer<CChar> = {
-    let text = "cpu: \(CPUFeatures.current); compiled: \(KernelPath.compiled.map(\.description).joined(separator: " ")); active: \(KernelPath.active)"
+    let text = "cpu: \(CPUFeatures.current); compiled: \(KernelTier.compiled.map(\.description).joined(separator: " ")); active: \(KernelTier.active)"
     return strdup(text)!
 }()
 

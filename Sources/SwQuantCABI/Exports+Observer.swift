@@ -15,12 +15,11 @@ public func swq_observer_new(
         let out = try _required(out, "out")
         out.pointee = nil
         guard (0...255).contains(method) else { throw QuantError(.invalidArgument, "unknown observer method \(method)") }
-        let defaults: [Double] = [0, 0.01, 99.999, 0, 128]
-        let value = parameter == 0 && Int(method) < defaults.count ? defaults[Int(method)] : parameter
-        let kind = try CalibrationMethod(tag: UInt8(method), parameter: value)
+        let tag = UInt8(method)
+        let kind = try CalibrationMethod(tag: tag, parameter: parameter == 0 ? CalibrationMethod.defaultParameter(tag: tag) : parameter)
         guard axis >= -1 else { throw QuantError(.invalidArgument, "axis must be -1, 0 or 1, got \(axis)") }
         let observer = try Observer(method: kind, bits: Int(bits), symmetric: symmetric != 0,
-                                    axis: axis < 0 ? nil : Int(axis), bins: bins == 0 ? 2048 : Int(bins))
+                                    axis: axis < 0 ? nil : Int(axis), bins: bins == 0 ? Observer.defaultBins : Int(bins))
         out.pointee = observer.handle
     }
 }
@@ -48,7 +47,25 @@ public func swq_observer_merge(_ into: OpaquePointer?, _ other: OpaquePointer?) 
 public func swq_observer_channels(_ observer: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> swq_status {
     _status { () throws(QuantError) in
         let observer = try Observer.borrow(observer)
-        try _required(count, "count").pointee = observer.count == 0 ? 0 : Int64(try observer.ranges().count)
+        try _required(count, "count").pointee = Int64(observer.channelCount)
+    }
+}
+
+@c @implementation
+public func swq_observer_config(
+    _ observer: OpaquePointer?, _ method: UnsafeMutablePointer<Int32>?, _ parameter: UnsafeMutablePointer<Double>?,
+    _ bits: UnsafeMutablePointer<Int32>?, _ symmetric: UnsafeMutablePointer<Int32>?, _ axis: UnsafeMutablePointer<Int32>?,
+    _ bins: UnsafeMutablePointer<Int32>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let observer = try Observer.borrow(observer)
+        let (tag, value) = observer.method.encoded
+        method?.pointee = Int32(tag)
+        parameter?.pointee = value
+        bits?.pointee = Int32(observer.bits)
+        symmetric?.pointee = observer.symmetric ? 1 : 0
+        axis?.pointee = Int32(observer.axis ?? -1)
+        bins?.pointee = Int32(observer.bins)
     }
 }
 

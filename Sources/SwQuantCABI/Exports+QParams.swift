@@ -52,11 +52,14 @@ public func swq_compute_qparams(
     }
 }
 
-/// Positive C dimensions as `Int`.
-func _shape(_ rows: Int64, _ cols: Int64) throws(QuantError) -> (rows: Int, cols: Int) {
-    guard rows > 0, cols > 0, let r = Int(exactly: rows), let c = Int(exactly: cols),
-          !r.multipliedReportingOverflow(by: c).overflow else {
-        throw QuantError(.shape, "dimensions must be positive and their product must fit 64 bits, got [\(rows), \(cols)]")
+@c @implementation
+public func swq_round_zero_points(
+    _ scheme: UnsafePointer<swq_scheme>?, _ values: UnsafePointer<Float>?, _ zeroPoints: UnsafeMutablePointer<Int32>?, _ count: Int64
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let n = try _count(count, "count")
+        let (values, zeroPoints) = (try _required(values, "values"), try _required(zeroPoints, "zero_points"))
+        for i in 0..<n { zeroPoints[i] = try scheme.zeroPoint(rounding: values[i]) }
     }
-    return (r, c)
 }

@@ -2,16 +2,14 @@ import CSwQuant
 import SwQuant
 
 /// The object behind a `swq_qtensor *`: one retain per handle, released by `swq_qtensor_free`.
-final class _QTensorBox {
+final class _QTensorBox: _OpaqueHandle {
+    static var handleName: StaticString { "tensor" }
+
     let tensor: QuantizedTensor
     init(_ tensor: QuantizedTensor) { self.tensor = tensor }
 
-    var handle: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
-
-    static func borrow(_ handle: OpaquePointer?) throws(QuantError) -> QuantizedTensor {
-        let handle = try _required(handle, "tensor")
-        return Unmanaged<_QTensorBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().tensor
-    }
+    /// The tensor behind `handle`; NULL throws.
+    static func tensor(_ handle: OpaquePointer?) throws(QuantError) -> QuantizedTensor { try borrow(handle).tensor }
 }
 
 @c @implementation
@@ -45,9 +43,57 @@ public func swq_quantize_clip_search(
 }
 
 @c @implementation
+public func swq_qtensor_from_parts(
+    _ rows: Int64, _ cols: Int64, _ scheme: UnsafePointer<swq_scheme>?, _ packed: UnsafePointer<UInt8>?, _ packedBytes: Int64,
+    _ scales: UnsafePointer<Float>?, _ zeroPoints: UnsafePointer<Int32>?, _ qparamCount: Int64,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        let scheme = try QuantScheme(_required(scheme, "scheme").pointee)
+        let (r, c) = try _shape(rows, cols)
+        let packedCount = try _count(packedBytes, "packed_nbytes"), count = try _count(qparamCount, "qparam_count")
+        let expected = scheme.qparamCount(rows: r, cols: c)
+        guard count == expected else {
+            throw QuantError(.shape, "qparam_count is \(count), the scheme needs \(expected) for [\(rows), \(cols)]")
+        }
+        let codes = Array(UnsafeBufferPointer(start: try _required(packed, "packed"), count: packedCount))
+        let scaleValues = Array(UnsafeBufferPointer(start: try _required(scales, "scales"), count: count))
+        let zeros: [Int32]
+        if let zeroPoints {
+            zeros = Array(UnsafeBufferPointer(start: zeroPoints, count: count))
+        } else if scheme.symmetric {
+            zeros = [Int32](repeating: scheme.symmetricZeroPoint, count: count)
+        } else {
+            throw QuantError(.nullPointer, "zero_points is NULL; only symmetric schemes imply theirs")
+        }
+        let tensor = try QuantizedTensor(rows: r, cols: c, scheme: scheme, packed: codes, scales: scaleValues, zeroPoints: zeros)
+        out.pointee = _QTensorBox(tensor).handle
+    }
+}
+
+@c @implementation
+public func swq_qtensor_serialize(
+    _ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
+) -> swq_status {
+    _status { () throws(QuantError) in
+        try _writeSerialized(_QTensorBox.tensor(tensor).serialized(), to: out, capacity: capacity, size: size)
+    }
+}
+
+@c @implementation
+public func swq_qtensor_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        out.pointee = _QTensorBox(try QuantizedTensor(serialized: _serializedBytes(bytes, size))).handle
+    }
+}
+
+@c @implementation
 public func swq_qtensor_free(_ tensor: OpaquePointer?) {
-    guard let tensor else { return }
-    Unmanaged<_QTensorBox>.fromOpaque(UnsafeRawPointer(tensor)).release()
+    _QTensorBox.release(tensor)
 }
 
 @c @implementation
@@ -55,7 +101,7 @@ public func swq_qtensor_shape(
     _ tensor: OpaquePointer?, _ rows: UnsafeMutablePointer<Int64>?, _ cols: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(tensor)
+        let tensor = try _QTensorBox.tensor(tensor)
         let (rows, cols) = (try _required(rows, "rows"), try _required(cols, "cols"))
         rows.pointee = Int64(tensor.rows)
         cols.pointee = Int64(tensor.cols)
@@ -65,7 +111,7 @@ public func swq_qtensor_shape(
 @c @implementation
 public func swq_qtensor_scheme(_ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<swq_scheme>?) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(tensor)
+        let tensor = try _QTensorBox.tensor(tensor)
         try _required(out, "out").pointee = tensor.scheme.cValue
     }
 }
@@ -76,7 +122,7 @@ public func swq_qtensor_packed(
     _ nbytes: UnsafeMutablePointer<Int64>?, _ rowStride: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(tensor)
+        let tensor = try _QTensorBox.tensor(tensor)
         let (data, nbytes) = (try _required(data, "data"), try _required(nbytes, "nbytes"))
         // The box keeps the array alive and it is never mutated, so its storage address is stable
         // until swq_qtensor_free.
@@ -89,7 +135,7 @@ public func swq_qtensor_packed(
 @c @implementation
 public func swq_qtensor_qparams_count(_ tensor: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(tensor)
+        let tensor = try _QTensorBox.tensor(tensor)
         try _required(count, "count").pointee = Int64(tensor.scales.count)
     }
 }
@@ -97,14 +143,14 @@ public func swq_qtensor_qparams_count(_ tensor: OpaquePointer?, _ count: UnsafeM
 @c @implementation
 public func swq_qtensor_scales(_ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ capacity: Int64) -> swq_status {
     _status { () throws(QuantError) in
-        try _copy(_QTensorBox.borrow(tensor).scales, to: _required(out, "out"), capacity: capacity)
+        try _copy(_QTensorBox.tensor(tensor).scales, to: _required(out, "out"), capacity: capacity)
     }
 }
 
 @c @implementation
 public func swq_qtensor_zero_points(_ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ capacity: Int64) -> swq_status {
     _status { () throws(QuantError) in
-        try _copy(_QTensorBox.borrow(tensor).zeroPoints, to: _required(out, "out"), capacity: capacity)
+        try _copy(_QTensorBox.tensor(tensor).zeroPoints, to: _required(out, "out"), capacity: capacity)
     }
 }
 
@@ -113,7 +159,7 @@ public func swq_qtensor_storage(
     _ tensor: OpaquePointer?, _ nbytes: UnsafeMutablePointer<Int64>?, _ bitsPerWeight: UnsafeMutablePointer<Double>?
 ) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(tensor)
+        let tensor = try _QTensorBox.tensor(tensor)
         nbytes?.pointee = Int64(tensor.storageByteCount)
         bitsPerWeight?.pointee = tensor.bitsPerWeight
     }
@@ -122,7 +168,7 @@ public func swq_qtensor_storage(
 @c @implementation
 public func swq_dequantize(_ tensor: OpaquePointer?, _ outDtype: Int32, _ out: UnsafeMutableRawPointer?, _ capacity: Int64) -> swq_status {
     _status { () throws(QuantError) in
-        let tensor = try _QTensorBox.borrow(tensor)
+        let tensor = try _QTensorBox.tensor(tensor)
         let type = try _elementType(outDtype, "out_dtype")
         try tensor.dequantize(into: _required(out, "out"), capacity: _count(capacity, "capacity"), as: type)
     }

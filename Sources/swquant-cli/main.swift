@@ -6,6 +6,7 @@
 //                            quantize raw little-endian float32 IN; write OUT.packed, OUT.scales
 //                            (float32) and OUT.zeros (int32); GROUP 0 = per channel, -1 = per tensor
 //   swquant info             version, thread count, CPU features and kernel tiers
+import CSwQuant
 import SwQuant
 
 #if canImport(Glibc)
@@ -22,9 +23,9 @@ do {
     case "bench": try runBench()
     case "quantize-file": try runQuantizeFile(Array(arguments.dropFirst()))
     case "info":
-        print("swquant 0.1.0, \(ThreadSettings.count) threads (SWQUANT_NUM_THREADS overrides)")
+        print("swquant \(SWQ_VERSION_MAJOR).\(SWQ_VERSION_MINOR).\(SWQ_VERSION_PATCH), \(ThreadSettings.count) threads (SWQUANT_NUM_THREADS overrides)")
         print("cpu: \(CPUFeatures.current)")
-        print("kernel tiers compiled: \(KernelPath.compiled.map(\.description).joined(separator: " ")); active: \(KernelPath.active) (SWQUANT_ISA caps it)")
+        print("kernel tiers compiled: \(KernelTier.compiled.map(\.description).joined(separator: " ")); active: \(KernelTier.active) (SWQUANT_ISA caps it)")
     case "-h", "--help", "help": print(usage)
     case let command?:
         printError("swquant: unknown command '\(command)'\n\(usage)")

@@ -11,7 +11,7 @@ import Testing
         #expect(stats.meanAbs == [0.5, 3, 4] && stats.meanSquare == [0.5, 10, 17])
         let restored = try LayerStats(serialized: stats.serialized())
         try stats.merge(restored)
-        #expect(stats.gram == [2, 4, -6, 4, 40, 28, -6, 28, 68] && stats.count == 4)
+        #expect(stats.gram == [2, 4, -6, 4, 40, 28, -6, 28, 68] && stats.rowCount == 4)
         #expect(throws: QuantError.self) { try stats.merge(LayerStats(inFeatures: 2)) }
     }
 }

@@ -52,12 +52,12 @@ import Testing
     /// the scalar tier within 1e-4 relative.
     private func expectTiersAgree(
         scheme: QuantScheme, k: Int, batch: Int, seed: UInt32,
-        _ matmul: (QuantizedTensor, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, KernelPath) throws -> Void
+        _ matmul: (QuantizedTensor, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, KernelTier) throws -> Void
     ) throws {
         let n = 13
         let w = try QuantizedTensor(quantizing: testValues(n * k), rows: n, cols: k, scheme: scheme)
         let x = testValues(batch * k, seed: seed)
-        func run(_ kernel: KernelPath) throws -> [Float] {
+        func run(_ kernel: KernelTier) throws -> [Float] {
             var y = [Float](repeating: 0, count: batch * n)
             try x.withUnsafeBufferPointer { x in
                 try y.withUnsafeMutableBufferPointer { y in
@@ -67,7 +67,7 @@ import Testing
             return y
         }
         let reference = try run(.scalar)
-        for kernel in KernelPath.compiled where kernel.isSupported && kernel != .scalar {
+        for kernel in KernelTier.compiled where kernel.isSupported && kernel != .scalar {
             let y = try run(kernel)
             for i in y.indices { #expect(abs(y[i] - reference[i]) <= 1e-4 * Swift.max(1, abs(reference[i])), "\(kernel)") }
         }

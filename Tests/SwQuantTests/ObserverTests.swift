@@ -32,7 +32,7 @@ import Testing
         try first.merge(second)
         #expect(first.histograms == whole.histograms, "histograms differ")
         #expect(try first.ranges().map(\.high) == whole.ranges().map(\.high))
-        #expect(first.count == whole.count)
+        #expect(first.valueCount == whole.valueCount)
     }
 
     @Test func histogramGrowthKeepsEveryCount() throws {

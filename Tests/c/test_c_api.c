@@ -48,7 +48,9 @@ static void fill(float *x, int64_t n, uint32_t seed) {
 
 static void test_version(void) {
     CHECK(swq_abi_version() == SWQ_ABI_VERSION);
-    CHECK(strcmp(swq_version(), "0.1.0") == 0);
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", SWQ_VERSION_MAJOR, SWQ_VERSION_MINOR, SWQ_VERSION_PATCH);
+    CHECK(strcmp(swq_version(), expected) == 0);
     CHECK(strcmp(swq_status_name(SWQ_ERR_SHAPE), "SWQ_ERR_SHAPE") == 0);
 }
 
@@ -284,18 +286,32 @@ static void test_observer(void) {
     int32_t zero = -1;
     int i;
     fill(x, N, 13);
-    CHECK(swq_observer_new(SWQ_OBSERVER_MINMAX, 0, 8, 1, -1, 0, &minmax) == SWQ_OK);
-    CHECK(swq_observer_channels(minmax, &channels) == SWQ_OK && channels == 0);
-    CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_ERR_SHAPE);
-    CHECK(swq_observer_observe(minmax, x, SWQ_DTYPE_F32, 1, N) == SWQ_OK);
-    CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_OK);
     {
         float lo = x[0], hi = x[0];
+        int32_t method = -1, bits = 0, symmetric = -1, axis = 0, bins = 0;
+        double parameter = -1;
         for (i = 1; i < N; i++) {
             if (x[i] < lo) lo = x[i];
             if (x[i] > hi) hi = x[i];
         }
-        CHECK(low == lo && high == hi);
+        CHECK(swq_observer_new(SWQ_OBSERVER_MINMAX, 0, 8, 0, -1, 0, &minmax) == SWQ_OK);
+        CHECK(swq_observer_channels(minmax, &channels) == SWQ_OK && channels == 0);
+        CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_ERR_SHAPE);
+        CHECK(swq_observer_observe(minmax, x, SWQ_DTYPE_F32, 1, N) == SWQ_OK);
+        CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_OK && low == lo && high == hi);
+        swq_observer_free(minmax);
+        /* symmetric: (-t, t) with t the larger magnitude */
+        CHECK(swq_observer_new(SWQ_OBSERVER_MINMAX, 0, 8, 1, -1, 0, &minmax) == SWQ_OK);
+        CHECK(swq_observer_observe(minmax, x, SWQ_DTYPE_F32, 1, N) == SWQ_OK);
+        CHECK(swq_observer_range(minmax, &low, &high, 1) == SWQ_OK);
+        CHECK(high == (hi > -lo ? hi : -lo) && low == -high);
+        CHECK(swq_observer_config(minmax, &method, &parameter, &bits, &symmetric, &axis, &bins) == SWQ_OK);
+        CHECK(method == SWQ_OBSERVER_MINMAX && parameter == 0 && bits == 8 && symmetric == 1 && axis == -1 && bins == 2048);
+        CHECK(swq_observer_new(SWQ_OBSERVER_PERCENTILE, 0, 6, 0, 1, 64, &whole) == SWQ_OK);
+        CHECK(swq_observer_config(whole, &method, &parameter, &bits, &symmetric, &axis, &bins) == SWQ_OK);
+        CHECK(method == SWQ_OBSERVER_PERCENTILE && parameter == 99.999 && bits == 6 && symmetric == 0 && axis == 1 && bins == 64);
+        CHECK(swq_observer_config(whole, NULL, NULL, NULL, NULL, NULL, NULL) == SWQ_OK);
+        swq_observer_free(whole);
     }
     CHECK(swq_observer_qparams(minmax, -1, &scale, &zero, 1) == SWQ_OK && zero == 0 && scale > 0);
 
@@ -348,6 +364,7 @@ static void test_layer_stats(void) {
     CHECK(swq_layer_stats_new(3, &stats) == SWQ_OK);
     CHECK(swq_layer_stats_observe(stats, x, SWQ_DTYPE_F32, 2, 3) == SWQ_OK);
     CHECK(swq_layer_stats_count(stats, &rows) == SWQ_OK && rows == 2);
+    CHECK(swq_layer_stats_in_features(stats, &rows) == SWQ_OK && rows == 3);
     CHECK(swq_layer_stats_read(stats, gram, 9, mean_abs, mean_sq) == SWQ_OK);
     CHECK(memcmp(gram, gram_expected, sizeof gram) == 0);
     CHECK(mean_abs[0] == 0.5 && mean_abs[1] == 3 && mean_abs[2] == 4 && mean_sq[2] == 17);
@@ -496,6 +513,68 @@ static void test_errors(void) {
     CHECK(swq_qparams_from_range(&s, 0, 1e9f, &scale, &zero) == SWQ_ERR_OVERFLOW);
 }
 
+/* A tensor rebuilt from its parts and from its bytes is the same tensor; every bad part is refused. */
+static void test_tensor_from_parts(void) {
+    enum { ROWS = 5, COLS = 77 };
+    float x[ROWS * COLS], a[ROWS * COLS], b[ROWS * COLS], scales[ROWS * 3];
+    int32_t zeros[ROWS * 3];
+    swq_scheme s = scheme(4, 0, SWQ_PER_GROUP, 32);
+    swq_qtensor *t = NULL, *rebuilt = NULL, *restored = NULL;
+    const uint8_t *packed;
+    uint8_t *bytes, copy[ROWS * 39];
+    int64_t nbytes, stride, count, size = 0;
+    fill(x, ROWS * COLS, 11);
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, ROWS, COLS, &s, &t) == SWQ_OK);
+    CHECK(swq_qtensor_packed(t, &packed, &nbytes, &stride) == SWQ_OK && nbytes == ROWS * 39 && stride == 39);
+    CHECK(swq_qtensor_qparams_count(t, &count) == SWQ_OK && count == ROWS * 3);
+    CHECK(swq_qtensor_scales(t, scales, count) == SWQ_OK && swq_qtensor_zero_points(t, zeros, count) == SWQ_OK);
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, packed, nbytes, scales, zeros, count, &rebuilt) == SWQ_OK);
+    CHECK(swq_dequantize(t, SWQ_DTYPE_F32, a, ROWS * COLS) == SWQ_OK);
+    CHECK(swq_dequantize(rebuilt, SWQ_DTYPE_F32, b, ROWS * COLS) == SWQ_OK && memcmp(a, b, sizeof a) == 0);
+    swq_qtensor_free(rebuilt);
+
+    CHECK(swq_qtensor_serialize(t, NULL, 0, &size) == SWQ_OK && size == 38 + nbytes + 8 * count);
+    bytes = malloc((size_t)size);
+    CHECK(swq_qtensor_serialize(t, bytes, size - 1, &size) == SWQ_ERR_BUFFER_TOO_SMALL);
+    CHECK(swq_qtensor_serialize(t, bytes, size, &size) == SWQ_OK && memcmp(bytes, "SWQQTN01", 8) == 0);
+    CHECK(swq_qtensor_deserialize(bytes, size, &restored) == SWQ_OK);
+    CHECK(swq_dequantize(restored, SWQ_DTYPE_F32, b, ROWS * COLS) == SWQ_OK && memcmp(a, b, sizeof a) == 0);
+    swq_qtensor_free(restored);
+    restored = (swq_qtensor *)1;
+    CHECK(swq_qtensor_deserialize(bytes, size - 1, &restored) == SWQ_ERR_INVALID_ARGUMENT && restored == NULL);
+    bytes[16] = 0x7f; /* cols far beyond the bytes */
+    CHECK(swq_qtensor_deserialize(bytes, size, &restored) == SWQ_ERR_INVALID_ARGUMENT && restored == NULL);
+    free(bytes);
+
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, packed, nbytes - 1, scales, zeros, count, &rebuilt) == SWQ_ERR_SHAPE);
+    CHECK(rebuilt == NULL);
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, packed, nbytes, scales, zeros, count - 1, &rebuilt) == SWQ_ERR_SHAPE);
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, packed, nbytes, scales, NULL, count, &rebuilt) == SWQ_ERR_NULL_POINTER);
+    CHECK(swq_qtensor_from_parts(0, COLS, &s, packed, nbytes, scales, zeros, count, &rebuilt) == SWQ_ERR_SHAPE);
+    memcpy(copy, packed, sizeof copy);
+    copy[38] |= 0xf0; /* 77 codes use the low nibble of a row's last byte: the high one is padding */
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, copy, nbytes, scales, zeros, count, &rebuilt) == SWQ_ERR_INVALID_ARGUMENT);
+    zeros[4] = 16;
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, packed, nbytes, scales, zeros, count, &rebuilt) == SWQ_ERR_INVALID_ARGUMENT);
+    zeros[4] = 3;
+    scales[2] = -scales[2];
+    CHECK(swq_qtensor_from_parts(ROWS, COLS, &s, packed, nbytes, scales, zeros, count, &rebuilt) == SWQ_ERR_INVALID_ARGUMENT);
+    swq_qtensor_free(t);
+}
+
+/* A learned zero point rounds half to even and clamps to the grid; NaN is refused. */
+static void test_round_zero_points(void) {
+    swq_scheme s = scheme(4, 0, SWQ_PER_TENSOR, 0);
+    const float values[] = {2.5f, 3.5f, -0.4f, -3.0f, 15.6f, 7.49f};
+    const int32_t expected[] = {2, 4, 0, 0, 15, 7};
+    int32_t out[6];
+    float bad = NAN;
+    CHECK(swq_round_zero_points(&s, values, out, 6) == SWQ_OK && memcmp(out, expected, sizeof out) == 0);
+    s.grid = SWQ_GRID_SIGNED;
+    CHECK(swq_round_zero_points(&s, values, out, 6) == SWQ_OK && out[3] == -3 && out[4] == 7);
+    CHECK(swq_round_zero_points(&s, &bad, out, 1) == SWQ_ERR_NON_FINITE);
+}
+
 int main(void) {
     test_version();
     test_hand_worked_int8();
@@ -510,6 +589,8 @@ int main(void) {
     test_layer_stats();
     test_clip_search();
     test_errors();
+    test_tensor_from_parts();
+    test_round_zero_points();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

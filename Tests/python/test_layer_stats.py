@@ -26,7 +26,7 @@ def test_statistics_match_float64(k):
     np.testing.assert_allclose(stats.gram, every.T @ every, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(stats.mean_abs, np.abs(every).mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(stats.mean_sq, (every**2).mean(axis=0), rtol=1e-12)
-    assert stats.count == len(every)
+    assert stats.row_count == len(every)
     np.testing.assert_array_equal(stats.gram, stats.gram.T)
 
 
@@ -40,7 +40,7 @@ def test_merge_bytes_and_threads():
         second.observe(x)
     first.merge(second)
     np.testing.assert_allclose(first.gram, whole.gram, rtol=1e-12, atol=1e-9)
-    assert first.count == whole.count
+    assert first.row_count == whole.row_count
     restored = swquant.LayerStats.from_bytes(whole.to_bytes())
     assert restored.to_bytes() == whole.to_bytes() and restored.in_features == 96
     with pytest.raises(swquant.QuantizationError):
@@ -74,7 +74,7 @@ def test_scaled_statistics_are_those_of_the_scaled_inputs(k, seed):
     assert np.all(np.abs(scaled.gram - expected) <= 1e-12 * size)
     np.testing.assert_allclose(scaled.mean_abs, np.abs(y).mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(scaled.mean_sq, (y**2).mean(axis=0), rtol=1e-12)
-    assert scaled.count == 17 and stats.to_bytes() == before  # the original is unchanged
+    assert scaled.row_count == 17 and stats.to_bytes() == before  # the original is unchanged
 
 
 def test_scaled_statistics_bad_input():
@@ -92,7 +92,7 @@ def test_bad_input():
         stats.observe(np.ones((2, 9), np.float32))
     with pytest.raises(swquant.QuantizationError, match="nan"):
         stats.observe(np.array([[np.nan] * 8], np.float32))
-    assert stats.count == 0 and not stats.gram.any()
+    assert stats.row_count == 0 and not stats.gram.any()
     with pytest.raises(swquant.QuantizationError, match="in_features"):
         swquant.LayerStats(0)
     with pytest.raises(swquant.QuantizationError, match="merge"):

@@ -161,6 +161,22 @@ def test_quantized_linear():
     check(layer(x), x.astype(np.float64), layer.weight.dequantize().astype(np.float64), bias)
 
 
+def test_bias_follows_one_rule_in_matmul_and_quantized_linear():
+    """Both take a floating-point bias of any precision as float32, and both refuse a wrong length or an
+    integer bias when called or built, not at the first call."""
+    w, x = data(12, 256, 4)
+    q = swquant.quantize(w, bits=4, group_size=64)
+    bias = np.linspace(-1, 1, 12)
+    expected = swquant.matmul(x, q, bias.astype(np.float32))
+    np.testing.assert_array_equal(swquant.matmul(x, q, bias), expected)
+    np.testing.assert_array_equal(swquant.QuantizedLinear(q, bias)(x), expected)
+    for make in (lambda b: swquant.QuantizedLinear(q, b), lambda b: swquant.matmul(x, q, b)):
+        with pytest.raises(ValueError, match=r"shape \(12,\)"):
+            make(np.ones(11, np.float32))
+        with pytest.raises(TypeError, match="floating-point"):
+            make(np.ones(12, np.int32))
+
+
 def test_cpu_features_reports_the_active_tier():
     text = swquant.cpu_features()
     assert "compiled:" in text and "active:" in text

@@ -49,7 +49,7 @@ def observe_all(observer, values):
 
 def test_minmax_and_moving_average_follow_their_formulas():
     data = batches()
-    low, high = observe_all(swquant.Observer("minmax"), data).range()
+    low, high = observe_all(swquant.Observer("minmax", symmetric=False), data).range()
     assert low == min(v.min() for v in data) and high == max(v.max() for v in data)
     # ONNX Runtime's moving average in float32: m = m + c * (batch - m), from the first batch.
     c = np.float32(0.1)
@@ -57,8 +57,23 @@ def test_minmax_and_moving_average_follow_their_formulas():
     for v in data[1:]:
         m_low = np.float32(m_low + c * (v.min() - m_low))
         m_high = np.float32(m_high + c * (v.max() - m_high))
-    low, high = observe_all(swquant.Observer("ema", momentum=0.1), data).range()
+    low, high = observe_all(swquant.Observer("ema", momentum=0.1, symmetric=False), data).range()
     assert (low, high) == (m_low, m_high)
+
+
+@pytest.mark.parametrize("method", ["minmax", "ema", "percentile", "mse", "entropy"])
+@pytest.mark.parametrize("axis", [None, 0])
+def test_symmetric_observers_report_symmetric_ranges(method, axis):
+    """A symmetric observer's range is (-t, t) with t the larger magnitude of the affine observer's ends,
+    whatever the method: here on all-positive data, where the two differ most."""
+    data = [np.abs(v) + 0.5 for v in batches(seed=4, count=3)]
+    symmetric = observe_all(swquant.Observer(method, axis=axis), data).range()
+    affine = observe_all(swquant.Observer(method, axis=axis, symmetric=False), data).range()
+    low, high = (np.asarray(v) for v in symmetric)
+    np.testing.assert_array_equal(low, -high)
+    if method in ("minmax", "ema"):
+        np.testing.assert_array_equal(high, np.maximum(np.abs(affine[0]), np.abs(affine[1])))
+    assert (high > 0).all()
 
 
 @pytest.mark.parametrize("symmetric", [True, False], ids=["symmetric", "affine"])
@@ -123,6 +138,15 @@ def test_bytes_round_trip(method, options):
         swquant.Observer.from_bytes(b"not an observer at all")
 
 
+def test_defaults_come_from_the_core():
+    """The options a method takes by default are the core's (ONNX Runtime's), shown and restored as such."""
+    assert repr(swquant.Observer("percentile")) == "Observer('percentile', bits=8, symmetric=True, axis=None, percentile=99.999)"
+    assert repr(swquant.Observer("ema")).endswith("momentum=0.01)")
+    entropy = swquant.Observer("entropy", axis=1)
+    assert repr(swquant.Observer.from_bytes(entropy.to_bytes())) == repr(entropy)
+    assert repr(entropy).endswith("axis=1, quantized_bins=128)")
+
+
 def test_state_does_not_grow_with_the_data():
     observer = swquant.Observer("entropy")
     observer.observe(batches()[0])
@@ -144,8 +168,8 @@ def test_histogram_methods_beat_minmax_on_outlier_heavy_activations(bits):
     def sqnr(method, **options):
         obs = swquant.Observer(method, bits=bits, **options)
         obs.observe(x)
-        scale, zero = obs.qparams()
-        return swquant.sqnr(x, swquant.fake_quantize(x, scale, zero, bits=bits))
+        scale, _ = obs.qparams()  # symmetric: the zero point is the signed grid's 0
+        return swquant.sqnr(x, swquant.fake_quantize(x, scale, bits=bits))
 
     baseline = sqnr("minmax")
     for method, options in [("percentile", {"percentile": 99.99}), ("mse", {}), ("entropy", {})]:
@@ -155,7 +179,7 @@ def test_histogram_methods_beat_minmax_on_outlier_heavy_activations(bits):
 @pytest.mark.parametrize("axis", [0, 1])
 def test_per_channel_minmax(axis):
     data = batches(seed=8, count=2)
-    low, high = observe_all(swquant.Observer("minmax", axis=axis), data).range()
+    low, high = observe_all(swquant.Observer("minmax", axis=axis, symmetric=False), data).range()
     stacked = np.concatenate(data, axis=0) if axis == 1 else np.stack(data)
     np.testing.assert_array_equal(low, stacked.min(axis=(0 if axis == 1 else (0, 2))) if axis == 1 else np.minimum(*[d.min(axis=1) for d in data]))
     scales, zeros = observe_all(swquant.Observer("minmax", axis=axis), data).qparams()

@@ -42,17 +42,40 @@ def test_compute_qparams_equals_quantize():
 
 def test_fake_quantize_hand_worked():
     x = np.array([0.26, -1.0, 0.75, 100.0, -100.0], np.float32)
-    # scale 0.5, signed 4-bit [-8, 7]: 0.52 -> 1, -2, 1.5 -> 2 (half to even), 200 -> 7, -200 -> -8
-    out = swquant.fake_quantize(x, scale=0.5, zero_point=0, bits=4)
+    # no zero point: symmetric, signed 4-bit [-8, 7]: 0.52 -> 1, -2, 1.5 -> 2 (half to even), 200 -> 7, -200 -> -8
+    out = swquant.fake_quantize(x, scale=0.5, bits=4)
     np.testing.assert_array_equal(out, np.float32([0.5, -1.0, 1.0, 3.5, -4.0]))
-    # unsigned 4-bit [0, 15] with zero point 3: clamps at (0 - 3) * 0.5 and (15 - 3) * 0.5
-    out = swquant.fake_quantize(x, scale=0.5, zero_point=3, bits=4, signed=False)
+    # a zero point: affine, unsigned 4-bit [0, 15] with zero point 3: clamps at (0 - 3) * 0.5 and (15 - 3) * 0.5
+    out = swquant.fake_quantize(x, scale=0.5, zero_point=3, bits=4)
     np.testing.assert_array_equal(out, np.float32([0.5, -1.0, 1.0, 6.0, -1.5]))
+    # a zero point on a signed grid [-8, 7]: clamps at (-8 - 2) * 0.5 and (7 - 2) * 0.5
+    out = swquant.fake_quantize(x, scale=0.5, zero_point=2, bits=4, signed=True)
+    np.testing.assert_array_equal(out, np.float32([0.5, -1.0, 1.0, 2.5, -5.0]))
+    # symmetric on the unsigned grid: the fixed zero point 2^(bits-1) = 8, so [-8, 7] steps as signed
+    out = swquant.fake_quantize(x, scale=0.5, bits=4, signed=False)
+    np.testing.assert_array_equal(out, np.float32([0.5, -1.0, 1.0, 3.5, -4.0]))
+
+
+@pytest.mark.parametrize("zero", [2.5, 3.5, 2.4999, -0.6, 99.0, -40.0])
+def test_fake_quantize_float_zero_point_rounds_half_even_and_clamps(zero):
+    """A learned float zero point is used as round-half-even then clamped to the grid (torch's forward)."""
+    x = np.linspace(-3, 3, 25, dtype=np.float32)
+    integer = int(np.clip(np.rint(zero), 0, 15))  # numpy's rint rounds half to even
+    expected = swquant.fake_quantize(x, 0.25, integer, bits=4)
+    np.testing.assert_array_equal(swquant.fake_quantize(x, 0.25, np.float32(zero), bits=4), expected)
+    grads = swquant.fake_quantize_grad(x, np.ones_like(x), 0.25, zero, bits=4)
+    for got, want in zip(grads, swquant.fake_quantize_grad(x, np.ones_like(x), 0.25, integer, bits=4)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_fake_quantize_float_zero_point_rejects_nan():
+    with pytest.raises(swquant.QuantizationError, match="finite"):
+        swquant.fake_quantize(np.ones(4, np.float32), 0.1, float("nan"))
 
 
 def test_fake_quantize_per_channel_and_dtype():
     x = np.arange(12, dtype=np.float16).reshape(3, 4)
-    out = swquant.fake_quantize(x, scale=np.array([1, 2, 4], np.float32), zero_point=0, bits=8, axis=0)
+    out = swquant.fake_quantize(x, scale=np.array([1, 2, 4], np.float32), bits=8, axis=0)
     assert out.dtype == np.float16
     np.testing.assert_array_equal(out, np.float16([[0, 1, 2, 3], [4, 4, 6, 8], [8, 8, 8, 12]]))  # 5/2 and 10/4 round to even
 
@@ -61,7 +84,7 @@ def test_fake_quantize_per_channel_and_dtype():
     (dict(scale=0.0), swquant.QuantizationError, "positive"),
     (dict(scale=float("nan")), swquant.QuantizationError, "positive"),
     (dict(scale=1.0, zero_point=300), swquant.QuantizationError, "grid"),
-    (dict(scale=1.0, zero_point=0.5), TypeError, "integers"),
+    (dict(scale=1.0, zero_point="3"), TypeError, "real numbers"),
     (dict(scale=np.ones(3, np.float32)), ValueError, "axis"),
     (dict(scale=np.ones(3, np.float32), axis=0), ValueError, "2 are needed"),
     (dict(scale=1.0, axis=0, group_size=2), ValueError, "not both"),

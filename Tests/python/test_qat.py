@@ -84,7 +84,7 @@ def test_scale_gradient_against_finite_differences(kwargs, shape_params):
     dL/ds = sum(g * round(x/s)) inside the range and sum(g * (qlimit - z)) where clipped. LSQ's
     straight-through estimate differs from it by exactly -sum(g * x / s) over the inside elements."""
     x, grad_out, scale, zero = setup(shape_params)
-    _, gs, _ = swquant.fake_quantize_grad(x, grad_out, scale, zero, bits=4, **kwargs)
+    _, gs, _ = swquant.fake_quantize_grad(x, grad_out, scale, zero, bits=4, signed=True, **kwargs)
     inside, _, _ = reference(x, grad_out, scale, zero, 4, True, shape_params)
     correction = reduce_to(np.where(inside, grad_out.astype(np.float64) * x / _per_element(scale, shape_params), 0), shape_params)
     flat_scale = np.atleast_1d(scale).ravel()
@@ -95,7 +95,7 @@ def test_scale_gradient_against_finite_differences(kwargs, shape_params):
             perturbed = flat_scale.astype(np.float64).copy()
             perturbed[i] += sign * h
             s = perturbed.astype(np.float32).reshape(np.shape(scale))
-            y = swquant.fake_quantize(x, s, zero, bits=4, **kwargs).astype(np.float64)
+            y = swquant.fake_quantize(x, s, zero, bits=4, signed=True, **kwargs).astype(np.float64)
             losses.append((grad_out.astype(np.float64) * y).sum())
         step = (np.float64(np.float32(flat_scale[i] + h)) - np.float64(np.float32(flat_scale[i] - h)))
         finite_difference = (losses[0] - losses[1]) / step
@@ -105,8 +105,9 @@ def test_scale_gradient_against_finite_differences(kwargs, shape_params):
 
 def test_lsq_gradient_scaling():
     x, grad_out, scale, zero = setup((6, 3))
-    _, gs, gz = swquant.fake_quantize_grad(x, grad_out, scale, zero, bits=4, group_size=16)
-    _, gs2, gz2 = swquant.fake_quantize_grad(x, grad_out, scale, zero, bits=4, group_size=16, lsq_scaling=True)
+    _, gs, gz = swquant.fake_quantize_grad(x, grad_out, scale, zero, bits=4, signed=True, group_size=16)
+    _, gs2, gz2 = swquant.fake_quantize_grad(x, grad_out, scale, zero, bits=4, signed=True, group_size=16,
+                                          lsq_scaling=True)
     sharing = np.array([16, 16, 8], np.float64)  # 40 = 2 x 16 + 8: the last group is shorter
     factor = 1 / np.sqrt(sharing * 7)
     np.testing.assert_allclose(gs2, gs * factor, rtol=1e-6)
@@ -120,8 +121,8 @@ def test_results_do_not_depend_on_thread_count():
     results = []
     for threads in (1, 2, 3):
         swquant.set_num_threads(threads)
-        results.append([swquant.fake_quantize_grad(x, g, 0.05, 0, bits=3)[1],
-                        swquant.fake_quantize_grad(x, g, np.full(700, 0.05, np.float32), 0, bits=3, axis=1)[1]])
+        results.append([swquant.fake_quantize_grad(x, g, 0.05, bits=3)[1],
+                        swquant.fake_quantize_grad(x, g, np.full(700, 0.05, np.float32), bits=3, axis=1)[1]])
     swquant.set_num_threads(0)
     for other in results[1:]:
         for a, b in zip(results[0], other):

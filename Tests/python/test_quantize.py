@@ -186,10 +186,21 @@ def test_non_contiguous_input_is_copied():
                                   swquant.quantize(np.ascontiguousarray(w.T), bits=4, group_size=32).packed)
 
 
-def test_float64_and_int_inputs_are_converted():
+def test_float64_and_python_numbers_are_converted():
     w = llm_like(2, 64).astype(np.float64)
     np.testing.assert_array_equal(swquant.quantize(w).packed, swquant.quantize(w.astype(np.float32)).packed)
-    assert swquant.quantize(np.arange(8)).dequantize()[7] == 7
+    assert swquant.quantize(list(range(8))).dequantize()[7] == 7
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.int64, np.uint8, np.bool_])
+def test_integer_arrays_need_an_explicit_meaning(dtype):
+    """A uint16 array may hold bfloat16 bit patterns: quantizing it as numbers (0.126 back as 16390.7) is
+    refused, as is every other integer array; dtype='bfloat16' or astype(np.float32) says what is meant."""
+    bits = (np.float32([0.126, -1.5]).view(np.uint32) >> 16).astype(np.uint16)
+    with pytest.raises(TypeError, match="dtype='bfloat16'" if dtype == np.uint16 else "astype"):
+        swquant.quantize(bits.astype(dtype), bits=8, group_size=None)
+    restored = swquant.quantize(bits, bits=8, group_size=None, dtype="bfloat16").dequantize()
+    np.testing.assert_allclose(restored, [0.126, -1.5], rtol=0.02)
 
 
 @pytest.mark.parametrize("bad,exc,match", [

@@ -11,6 +11,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <limits.h>
+
 #include "swquant.h"
 
 static PyObject *QuantizationError;
@@ -37,23 +39,54 @@ static int parse_scheme(PyObject *tuple, swq_scheme *scheme) {
                             &scheme->scale_dtype);
 }
 
-/* Gets a C-contiguous buffer of exactly `count` items of `itemsize` bytes; writable if asked. */
-static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, long long count,
-                      int writable, const char *name) {
+/* The buffers one call borrows, released together by buffers_release whatever happened. */
+typedef struct {
+    Py_buffer views[8];
+    int count;
+} buffers;
+
+static void buffers_release(buffers *set) {
+    while (set->count > 0) PyBuffer_Release(&set->views[--set->count]);
+}
+
+/* Borrows a C-contiguous buffer of exactly `count` items of `itemsize` bytes (writable if asked) into
+ * *buf; 0 with an exception set when the object is not such a buffer. */
+static int buffers_add(buffers *set, PyObject *object, Py_ssize_t itemsize, long long count, int writable,
+                       const char *name, void **buf) {
+    Py_buffer *view = &set->views[set->count];
     if (PyUnicode_Check(object)) {
         PyErr_Format(PyExc_TypeError, "%s must be an array, not str", name);
         return 0;
     }
-    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) != 0) {
+    if (count < 0 || count > PY_SSIZE_T_MAX / itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: %lld items of %zd bytes do not fit memory", name, count, itemsize);
         return 0;
     }
-    if (view->itemsize != itemsize || view->len != (Py_ssize_t)(count * itemsize)) {
+    if (PyObject_GetBuffer(object, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) != 0) return 0;
+    set->count++;
+    if (view->itemsize != itemsize || view->len != (Py_ssize_t)count * itemsize) {
         PyErr_Format(PyExc_ValueError, "%s must hold %lld items of %zd bytes, got %zd bytes of %zd-byte items",
                      name, count, itemsize, view->len, view->itemsize);
-        PyBuffer_Release(view);
         return 0;
     }
+    *buf = view->buf;
     return 1;
+}
+
+/* buffers_add, where None stands for a NULL pointer. */
+static int buffers_add_optional(buffers *set, PyObject *object, Py_ssize_t itemsize, long long count, int writable,
+                                const char *name, void **buf) {
+    *buf = NULL;
+    return object == Py_None || buffers_add(set, object, itemsize, count, writable, name, buf);
+}
+
+/* rows * cols for positive dimensions whose product fits; else 0 with ValueError set. */
+static long long element_count(long long rows, long long cols) {
+    if (rows <= 0 || cols <= 0 || rows > LLONG_MAX / cols) {
+        PyErr_Format(PyExc_ValueError, "dimensions must be positive and fit 64 bits, got [%lld, %lld]", rows, cols);
+        return 0;
+    }
+    return rows * cols;
 }
 
 static Py_ssize_t dtype_size(int dtype) { return dtype == SWQ_DTYPE_F32 ? 4 : 2; }
@@ -63,6 +96,21 @@ static swq_qtensor *tensor_from_capsule(PyObject *capsule) {
 }
 
 static void capsule_free(PyObject *capsule) { swq_qtensor_free(tensor_from_capsule(capsule)); }
+
+/* A capsule owning `tensor` after a successful call; frees it when the capsule cannot be made. */
+static PyObject *wrap_tensor(swq_status status, swq_qtensor *tensor) {
+    PyObject *capsule;
+    if (status != SWQ_OK) return raise_status(status);
+    capsule = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
+    if (!capsule) swq_qtensor_free(tensor);
+    return capsule;
+}
+
+/* None after a successful call, else the exception of its status. */
+static PyObject *none_or_raise(swq_status status) {
+    if (status != SWQ_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
 
 static PyObject *py_abi_version(PyObject *self, PyObject *args) {
     (void)self;
@@ -78,12 +126,9 @@ static PyObject *py_version(PyObject *self, PyObject *args) {
 
 static PyObject *py_set_num_threads(PyObject *self, PyObject *args) {
     int count;
-    swq_status status;
     (void)self;
     if (!PyArg_ParseTuple(args, "i", &count)) return NULL;
-    status = swq_set_num_threads(count);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return none_or_raise(swq_set_num_threads(count));
 }
 
 static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
@@ -92,64 +137,94 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *args) {
     return PyLong_FromLong(swq_get_num_threads());
 }
 
-/* quantize(data, dtype, rows, cols, scheme) -> capsule */
+/* quantize(data, dtype, rows, cols, scheme, importance_or_None, clip_search) -> capsule */
 static PyObject *py_quantize(PyObject *self, PyObject *args) {
-    PyObject *data, *scheme_tuple, *result = NULL;
-    int dtype;
-    long long rows, cols;
+    PyObject *data_obj, *scheme_tuple, *importance_obj;
+    int dtype, clip_search;
+    long long rows, cols, n;
     swq_scheme scheme;
     swq_qtensor *tensor = NULL;
-    swq_status status;
-    Py_buffer view;
+    swq_status status = SWQ_OK;
+    buffers set = {0};
+    void *data, *importance;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiLLO", &data, &dtype, &rows, &cols, &scheme_tuple)) return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+    if (!PyArg_ParseTuple(args, "OiLLOOp", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &importance_obj, &clip_search))
+        return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme) || !(n = element_count(rows, cols))) return NULL;
+    if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "data", &data) ||
+        !buffers_add_optional(&set, importance_obj, 4, cols, 0, "importance", &importance)) {
+        buffers_release(&set);
         return NULL;
     }
-    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "data")) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_quantize(view.buf, dtype, rows, cols, &scheme, &tensor);
+    status = clip_search ? swq_quantize_clip_search(data, dtype, rows, cols, &scheme, importance, &tensor)
+                         : swq_quantize(data, dtype, rows, cols, &scheme, &tensor);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    if (status != SWQ_OK) return raise_status(status);
-    result = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
-    if (!result) swq_qtensor_free(tensor);
-    return result;
+    buffers_release(&set);
+    return wrap_tensor(status, tensor);
 }
 
-/* quantize_clip_search(data, dtype, rows, cols, scheme, importance_or_None) -> capsule */
-static PyObject *py_quantize_clip_search(PyObject *self, PyObject *args) {
-    PyObject *data, *scheme_tuple, *importance_obj, *result = NULL;
-    int dtype, has_importance;
-    long long rows, cols;
+/* qtensor_from_parts(rows, cols, scheme, packed, scales, zero_points_or_None) -> capsule. The core checks
+ * every size against the scheme: the parameter count is the number of scales. */
+static PyObject *py_qtensor_from_parts(PyObject *self, PyObject *args) {
+    PyObject *scheme_tuple, *packed_obj, *scales_obj, *zeros_obj;
+    long long rows, cols, count;
     swq_scheme scheme;
     swq_qtensor *tensor = NULL;
     swq_status status;
-    Py_buffer view, importance;
+    buffers set = {0};
+    void *zeros;
+    Py_buffer *packed = &set.views[0], *scales = &set.views[1];
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiLLOO", &data, &dtype, &rows, &cols, &scheme_tuple, &importance_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "LLOOOO", &rows, &cols, &scheme_tuple, &packed_obj, &scales_obj, &zeros_obj)) return NULL;
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
-        return NULL;
+    if (PyObject_GetBuffer(packed_obj, packed, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    set.count = 1;
+    if (PyObject_GetBuffer(scales_obj, scales, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) goto fail;
+    set.count = 2;
+    if (scales->itemsize != 4) {
+        PyErr_SetString(PyExc_ValueError, "scales must be float32");
+        goto fail;
     }
-    has_importance = importance_obj != Py_None;
-    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "data")) return NULL;
-    if (has_importance && !get_buffer(importance_obj, &importance, 4, cols, 0, "importance")) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = swq_quantize_clip_search(view.buf, dtype, rows, cols, &scheme, has_importance ? importance.buf : NULL, &tensor);
-    Py_END_ALLOW_THREADS
-    if (has_importance) PyBuffer_Release(&importance);
-    PyBuffer_Release(&view);
+    count = scales->len / 4;
+    if (!buffers_add_optional(&set, zeros_obj, 4, count, 0, "zero_points", &zeros)) goto fail;
+    status = swq_qtensor_from_parts(rows, cols, &scheme, packed->buf, packed->len, scales->buf, zeros, count, &tensor);
+    buffers_release(&set);
+    return wrap_tensor(status, tensor);
+fail:
+    buffers_release(&set);
+    return NULL;
+}
+
+/* qtensor_serialize(capsule) -> bytes */
+static PyObject *py_qtensor_serialize(PyObject *self, PyObject *capsule) {
+    swq_qtensor *tensor = tensor_from_capsule(capsule);
+    int64_t size = 0;
+    PyObject *bytes;
+    swq_status status;
+    (void)self;
+    if (!tensor) return NULL;
+    status = swq_qtensor_serialize(tensor, NULL, 0, &size);
     if (status != SWQ_OK) return raise_status(status);
-    result = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
-    if (!result) swq_qtensor_free(tensor);
-    return result;
+    if (!(bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size))) return NULL;
+    status = swq_qtensor_serialize(tensor, (uint8_t *)PyBytes_AsString(bytes), size, &size);
+    if (status != SWQ_OK) {
+        Py_DECREF(bytes);
+        return raise_status(status);
+    }
+    return bytes;
+}
+
+/* qtensor_deserialize(bytes) -> capsule */
+static PyObject *py_qtensor_deserialize(PyObject *self, PyObject *data_obj) {
+    Py_buffer data;
+    swq_qtensor *tensor = NULL;
+    swq_status status;
+    (void)self;
+    if (PyObject_GetBuffer(data_obj, &data, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    status = swq_qtensor_deserialize(data.buf, data.len, &tensor);
+    PyBuffer_Release(&data);
+    return wrap_tensor(status, tensor);
 }
 
 /* info(capsule) -> (rows, cols, scheme, qparam_count, row_stride, nbytes, bits_per_weight) */
@@ -185,79 +260,75 @@ static PyObject *py_packed(PyObject *self, PyObject *capsule) {
 /* qparams(capsule, scales_out, zero_points_out): fills float32 and int32 buffers. */
 static PyObject *py_qparams(PyObject *self, PyObject *args) {
     PyObject *capsule, *scales_obj, *zeros_obj;
-    Py_buffer scales, zeros;
     swq_qtensor *tensor;
     int64_t count;
-    swq_status status;
+    swq_status status = SWQ_OK;
+    buffers set = {0};
+    void *scales, *zeros;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOO", &capsule, &scales_obj, &zeros_obj)) return NULL;
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
     swq_qtensor_qparams_count(tensor, &count);
-    if (!get_buffer(scales_obj, &scales, 4, count, 1, "scales")) return NULL;
-    if (!get_buffer(zeros_obj, &zeros, 4, count, 1, "zero_points")) {
-        PyBuffer_Release(&scales);
-        return NULL;
+    if (buffers_add(&set, scales_obj, 4, count, 1, "scales", &scales) &&
+        buffers_add(&set, zeros_obj, 4, count, 1, "zero_points", &zeros)) {
+        status = swq_qtensor_scales(tensor, scales, count);
+        if (status == SWQ_OK) status = swq_qtensor_zero_points(tensor, zeros, count);
     }
-    status = swq_qtensor_scales(tensor, scales.buf, count);
-    if (status == SWQ_OK) status = swq_qtensor_zero_points(tensor, zeros.buf, count);
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&zeros);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    buffers_release(&set);
+    return PyErr_Occurred() ? NULL : none_or_raise(status);
 }
 
 /* dequantize(capsule, out_dtype, out) */
 static PyObject *py_dequantize(PyObject *self, PyObject *args) {
     PyObject *capsule, *out_obj;
     int out_dtype;
-    Py_buffer out;
     swq_qtensor *tensor;
     int64_t rows, cols;
     swq_status status;
+    buffers set = {0};
+    void *out;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiO", &capsule, &out_dtype, &out_obj)) return NULL;
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
     swq_qtensor_shape(tensor, &rows, &cols);
-    if (!get_buffer(out_obj, &out, dtype_size(out_dtype), rows * cols, 1, "out")) return NULL;
+    if (!buffers_add(&set, out_obj, dtype_size(out_dtype), rows * cols, 1, "out", &out)) {
+        buffers_release(&set);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_dequantize(tensor, out_dtype, out.buf, rows * cols);
+    status = swq_dequantize(tensor, out_dtype, out, rows * cols);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* compute_qparams(data, dtype, rows, cols, scheme, scales_out, zero_points_out) */
 static PyObject *py_compute_qparams(PyObject *self, PyObject *args) {
     PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj;
     int dtype;
-    long long rows, cols;
+    long long rows, cols, n;
     int64_t count;
     swq_scheme scheme;
     swq_status status;
-    Py_buffer data, scales, zeros;
+    buffers set = {0};
+    void *data, *scales, *zeros;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj, &zeros_obj))
         return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme) || !(n = element_count(rows, cols))) return NULL;
     status = swq_qparams_count(&scheme, rows, cols, &count);
     if (status != SWQ_OK) return raise_status(status);
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "data")) return NULL;
-    if (!get_buffer(scales_obj, &scales, 4, count, 1, "scales")) goto release_data;
-    if (!get_buffer(zeros_obj, &zeros, 4, count, 1, "zero_points")) goto release_scales;
+    if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "data", &data) ||
+        !buffers_add(&set, scales_obj, 4, count, 1, "scales", &scales) ||
+        !buffers_add(&set, zeros_obj, 4, count, 1, "zero_points", &zeros)) {
+        buffers_release(&set);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_compute_qparams(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count);
+    status = swq_compute_qparams(data, dtype, rows, cols, &scheme, scales, zeros, count);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&zeros);
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_scales:
-    PyBuffer_Release(&scales);
-release_data:
-    PyBuffer_Release(&data);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* qparams_from_range(scheme, min, max) -> (scale, zero_point) */
@@ -275,42 +346,96 @@ static PyObject *py_qparams_from_range(PyObject *self, PyObject *args) {
     return Py_BuildValue("(fi)", scale, zero);
 }
 
+/* qparams_count(scheme, rows, cols) -> int */
+static PyObject *py_qparams_count(PyObject *self, PyObject *args) {
+    PyObject *scheme_tuple;
+    long long rows, cols;
+    int64_t count;
+    swq_scheme scheme;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OLL", &scheme_tuple, &rows, &cols)) return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    status = swq_qparams_count(&scheme, rows, cols, &count);
+    if (status != SWQ_OK) return raise_status(status);
+    return PyLong_FromLongLong((long long)count);
+}
+
+/* round_zero_points(scheme, values, zero_points_out) */
+static PyObject *py_round_zero_points(PyObject *self, PyObject *args) {
+    PyObject *scheme_tuple, *values_obj, *out_obj;
+    swq_scheme scheme;
+    swq_status status;
+    buffers set = {0};
+    void *values, *out;
+    Py_ssize_t count;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &scheme_tuple, &values_obj, &out_obj)) return NULL;
+    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
+    if (PyObject_GetBuffer(values_obj, &set.views[0], PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    set.count = 1;
+    values = set.views[0].buf;
+    count = set.views[0].len / 4;
+    if (set.views[0].itemsize != 4 || !buffers_add(&set, out_obj, 4, count, 1, "zero_points", &out)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "values must be float32");
+        buffers_release(&set);
+        return NULL;
+    }
+    status = swq_round_zero_points(&scheme, values, out, count);
+    buffers_release(&set);
+    return none_or_raise(status);
+}
+
+/* The arguments fake_quantize, quantize_codes and fake_quantize_grad share:
+ * (data, dtype, rows, cols, scheme, scales, zero_points_or_None), with the buffers borrowed into `set`. */
+typedef struct {
+    int dtype;
+    long long rows, cols, elements;
+    int64_t qparam_count;
+    swq_scheme scheme;
+    void *data, *scales, *zeros;
+} fake_quant_args;
+
+static int parse_fake_quant_args(PyObject *data_obj, int dtype, long long rows, long long cols, PyObject *scheme_tuple,
+                                 PyObject *scales_obj, PyObject *zeros_obj, buffers *set, fake_quant_args *a) {
+    swq_status status;
+    a->dtype = dtype;
+    a->rows = rows;
+    a->cols = cols;
+    if (!parse_scheme(scheme_tuple, &a->scheme) || !(a->elements = element_count(rows, cols))) return 0;
+    status = swq_qparams_count(&a->scheme, rows, cols, &a->qparam_count);
+    if (status != SWQ_OK) {
+        raise_status(status);
+        return 0;
+    }
+    return buffers_add(set, data_obj, dtype_size(dtype), a->elements, 0, "x", &a->data) &&
+           buffers_add(set, scales_obj, 4, a->qparam_count, 0, "scale", &a->scales) &&
+           buffers_add_optional(set, zeros_obj, 4, a->qparam_count, 0, "zero_point", &a->zeros);
+}
+
 /* fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype) */
 static PyObject *py_fake_quantize(PyObject *self, PyObject *args) {
     PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj, *out_obj;
     int dtype, out_dtype;
     long long rows, cols;
-    int64_t count;
-    swq_scheme scheme;
+    fake_quant_args a;
     swq_status status;
-    Py_buffer data, scales, zeros, out;
+    buffers set = {0};
+    void *out;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOOOi", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj,
                           &zeros_obj, &out_obj, &out_dtype))
         return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    status = swq_qparams_count(&scheme, rows, cols, &count);
-    if (status != SWQ_OK) return raise_status(status);
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
-    if (!get_buffer(scales_obj, &scales, 4, count, 0, "scale")) goto release_data;
-    if (!get_buffer(zeros_obj, &zeros, 4, count, 0, "zero_point")) goto release_scales;
-    if (!get_buffer(out_obj, &out, dtype_size(out_dtype), rows * cols, 1, "out")) goto release_zeros;
+    if (!parse_fake_quant_args(data_obj, dtype, rows, cols, scheme_tuple, scales_obj, zeros_obj, &set, &a) ||
+        !buffers_add(&set, out_obj, dtype_size(out_dtype), a.elements, 1, "out", &out)) {
+        buffers_release(&set);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_fake_quantize(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count, out.buf, out_dtype);
+    status = swq_fake_quantize(a.data, dtype, rows, cols, &a.scheme, a.scales, a.zeros, a.qparam_count, out, out_dtype);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&zeros);
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_zeros:
-    PyBuffer_Release(&zeros);
-release_scales:
-    PyBuffer_Release(&scales);
-release_data:
-    PyBuffer_Release(&data);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* quantize_codes(data, dtype, rows, cols, scheme, scales, zero_points, codes) */
@@ -318,38 +443,25 @@ static PyObject *py_quantize_codes(PyObject *self, PyObject *args) {
     PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj, *codes_obj;
     int dtype;
     long long rows, cols;
-    int64_t count;
-    swq_scheme scheme;
+    fake_quant_args a;
     swq_status status;
-    Py_buffer data, scales, zeros, codes;
+    buffers set = {0};
+    void *codes;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOOO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj, &zeros_obj,
                           &codes_obj))
         return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    status = swq_qparams_count(&scheme, rows, cols, &count);
-    if (status != SWQ_OK) return raise_status(status);
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
-    if (!get_buffer(scales_obj, &scales, 4, count, 0, "scale")) goto release_data;
-    if (!get_buffer(zeros_obj, &zeros, 4, count, 0, "zero_point")) goto release_scales;
-    if (!get_buffer(codes_obj, &codes, 1, rows * cols, 1, "codes")) goto release_zeros;
+    if (!parse_fake_quant_args(data_obj, dtype, rows, cols, scheme_tuple, scales_obj, zeros_obj, &set, &a) ||
+        !buffers_add(&set, codes_obj, 1, a.elements, 1, "codes", &codes)) {
+        buffers_release(&set);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_quantize_codes(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count, codes.buf,
-                                rows * cols);
+    status = swq_quantize_codes(a.data, dtype, rows, cols, &a.scheme, a.scales, a.zeros, a.qparam_count, codes,
+                                a.elements);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&codes);
-    PyBuffer_Release(&zeros);
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_zeros:
-    PyBuffer_Release(&zeros);
-release_scales:
-    PyBuffer_Release(&scales);
-release_data:
-    PyBuffer_Release(&data);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* fake_quantize_grad(data, dtype, rows, cols, scheme, scales, zero_points, grad_out, grad_in,
@@ -358,71 +470,49 @@ static PyObject *py_fake_quantize_grad(PyObject *self, PyObject *args) {
     PyObject *data_obj, *scheme_tuple, *scales_obj, *zeros_obj, *gout_obj, *gin_obj, *gs_obj, *gz_obj;
     int dtype, lsq;
     long long rows, cols;
-    int64_t count;
-    swq_scheme scheme;
+    fake_quant_args a;
     swq_status status;
-    Py_buffer data, scales, zeros, gout, gin, gs, gz;
+    buffers set = {0};
+    void *gout, *gin, *gs, *gz;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOOOOOOi", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj,
                           &zeros_obj, &gout_obj, &gin_obj, &gs_obj, &gz_obj, &lsq))
         return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    status = swq_qparams_count(&scheme, rows, cols, &count);
-    if (status != SWQ_OK) return raise_status(status);
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
-    if (!get_buffer(scales_obj, &scales, 4, count, 0, "scale")) goto release_data;
-    if (!get_buffer(zeros_obj, &zeros, 4, count, 0, "zero_point")) goto release_scales;
-    if (!get_buffer(gout_obj, &gout, 4, rows * cols, 0, "grad_out")) goto release_zeros;
-    if (!get_buffer(gin_obj, &gin, 4, rows * cols, 1, "grad_x")) goto release_gout;
-    if (!get_buffer(gs_obj, &gs, 4, count, 1, "grad_scale")) goto release_gin;
-    if (!get_buffer(gz_obj, &gz, 4, count, 1, "grad_zero_point")) goto release_gs;
+    if (!parse_fake_quant_args(data_obj, dtype, rows, cols, scheme_tuple, scales_obj, zeros_obj, &set, &a) ||
+        !buffers_add(&set, gout_obj, 4, a.elements, 0, "grad_out", &gout) ||
+        !buffers_add(&set, gin_obj, 4, a.elements, 1, "grad_x", &gin) ||
+        !buffers_add(&set, gs_obj, 4, a.qparam_count, 1, "grad_scale", &gs) ||
+        !buffers_add(&set, gz_obj, 4, a.qparam_count, 1, "grad_zero_point", &gz)) {
+        buffers_release(&set);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_fake_quantize_grad(data.buf, dtype, rows, cols, &scheme, scales.buf, zeros.buf, count, gout.buf,
-                                    gin.buf, gs.buf, gz.buf, lsq);
+    status = swq_fake_quantize_grad(a.data, dtype, rows, cols, &a.scheme, a.scales, a.zeros, a.qparam_count, gout, gin,
+                                    gs, gz, lsq);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&gz);
-    PyBuffer_Release(&gs);
-    PyBuffer_Release(&gin);
-    PyBuffer_Release(&gout);
-    PyBuffer_Release(&zeros);
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_gs:
-    PyBuffer_Release(&gs);
-release_gin:
-    PyBuffer_Release(&gin);
-release_gout:
-    PyBuffer_Release(&gout);
-release_zeros:
-    PyBuffer_Release(&zeros);
-release_scales:
-    PyBuffer_Release(&scales);
-release_data:
-    PyBuffer_Release(&data);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* error_metrics(reference, approx, count) -> (mse, sqnr_db, max_abs_error) */
 static PyObject *py_error_metrics(PyObject *self, PyObject *args) {
     PyObject *a_obj, *b_obj;
     long long count;
-    Py_buffer a, b;
     swq_metrics metrics;
     swq_status status;
+    buffers set = {0};
+    void *a, *b;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOL", &a_obj, &b_obj, &count)) return NULL;
-    if (!get_buffer(a_obj, &a, 4, count, 0, "reference")) return NULL;
-    if (!get_buffer(b_obj, &b, 4, count, 0, "approx")) {
-        PyBuffer_Release(&a);
+    if (!buffers_add(&set, a_obj, 4, count, 0, "reference", &a) ||
+        !buffers_add(&set, b_obj, 4, count, 0, "approx", &b)) {
+        buffers_release(&set);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_error_metrics(a.buf, b.buf, count, &metrics);
+    status = swq_error_metrics(a, b, count, &metrics);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&a);
-    PyBuffer_Release(&b);
+    buffers_release(&set);
     if (status != SWQ_OK) return raise_status(status);
     return Py_BuildValue("(ddd)", metrics.mse, metrics.sqnr_db, metrics.max_abs_error);
 }
@@ -435,33 +525,24 @@ static PyObject *py_matmul(PyObject *self, PyObject *args) {
     int64_t rows, cols;
     swq_qtensor *tensor;
     swq_status status;
-    Py_buffer x, bias, y;
-    int has_bias;
+    buffers set = {0};
+    void *x, *bias, *y;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOLOOi", &capsule, &x_obj, &m, &bias_obj, &y_obj, &path)) return NULL;
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
-    if (m <= 0) {
-        PyErr_Format(PyExc_ValueError, "x must have at least one row, got %lld", m);
+    swq_qtensor_shape(tensor, &rows, &cols);
+    if (!element_count(m, cols) || !element_count(m, rows)) return NULL;
+    if (!buffers_add(&set, x_obj, 4, m * cols, 0, "x", &x) ||
+        !buffers_add_optional(&set, bias_obj, 4, rows, 0, "bias", &bias) ||
+        !buffers_add(&set, y_obj, 4, m * rows, 1, "y", &y)) {
+        buffers_release(&set);
         return NULL;
     }
-    swq_qtensor_shape(tensor, &rows, &cols);
-    has_bias = bias_obj != Py_None;
-    if (!get_buffer(x_obj, &x, 4, m * cols, 0, "x")) return NULL;
-    if (has_bias && !get_buffer(bias_obj, &bias, 4, rows, 0, "bias")) goto release_x;
-    if (!get_buffer(y_obj, &y, 4, m * rows, 1, "y")) goto release_bias;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_matmul(tensor, x.buf, m, cols, has_bias ? bias.buf : NULL, y.buf, m * rows, path);
+    status = swq_matmul(tensor, x, m, cols, bias, y, m * rows, path);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&y);
-    if (has_bias) PyBuffer_Release(&bias);
-    PyBuffer_Release(&x);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_bias:
-    if (has_bias) PyBuffer_Release(&bias);
-release_x:
-    PyBuffer_Release(&x);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* matmul_static_int8(capsule, a, m, a_scale, a_zero_point, bias_or_None, output, out_scale, out_zero_point, out) */
@@ -473,36 +554,26 @@ static PyObject *py_matmul_static_int8(PyObject *self, PyObject *args) {
     int64_t rows, cols;
     swq_qtensor *tensor;
     swq_status status;
-    Py_buffer a, bias, out;
-    int has_bias;
+    buffers set = {0};
+    void *a, *bias, *out;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOLfiOifiO", &capsule, &a_obj, &m, &a_scale, &a_zero, &bias_obj, &output, &out_scale,
                           &out_zero, &out_obj))
         return NULL;
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
-    if (m <= 0) {
-        PyErr_Format(PyExc_ValueError, "a must have at least one row, got %lld", m);
+    swq_qtensor_shape(tensor, &rows, &cols);
+    if (!element_count(m, cols) || !element_count(m, rows)) return NULL;
+    if (!buffers_add(&set, a_obj, 1, m * cols, 0, "a", &a) ||
+        !buffers_add_optional(&set, bias_obj, 4, rows, 0, "bias", &bias) ||
+        !buffers_add(&set, out_obj, output == SWQ_OUTPUT_UINT8 ? 1 : 4, m * rows, 1, "out", &out)) {
+        buffers_release(&set);
         return NULL;
     }
-    swq_qtensor_shape(tensor, &rows, &cols);
-    has_bias = bias_obj != Py_None;
-    if (!get_buffer(a_obj, &a, 1, m * cols, 0, "a")) return NULL;
-    if (has_bias && !get_buffer(bias_obj, &bias, 4, rows, 0, "bias")) goto release_a;
-    if (!get_buffer(out_obj, &out, output == SWQ_OUTPUT_UINT8 ? 1 : 4, m * rows, 1, "out")) goto release_bias;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_matmul_static_int8(tensor, a.buf, m, cols, a_scale, a_zero, has_bias ? bias.buf : NULL, output,
-                                    out_scale, out_zero, out.buf, m * rows);
+    status = swq_matmul_static_int8(tensor, a, m, cols, a_scale, a_zero, bias, output, out_scale, out_zero, out, m * rows);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    if (has_bias) PyBuffer_Release(&bias);
-    PyBuffer_Release(&a);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_bias:
-    if (has_bias) PyBuffer_Release(&bias);
-release_a:
-    PyBuffer_Release(&a);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* ---- accumulators: observers and layer statistics ----
@@ -540,24 +611,22 @@ static PyObject *wrap_accumulator(void *handle, accumulator_kind kind) {
 static PyObject *accumulator_observe(PyObject *args, accumulator_kind kind) {
     PyObject *capsule, *data_obj;
     int dtype;
-    long long rows, cols;
-    void *handle;
+    long long rows, cols, n;
+    void *handle, *data;
     swq_status status;
-    Py_buffer data;
+    buffers set = {0};
     if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
-    if (!(handle = accumulator_from_capsule(capsule, kind))) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+    if (!(handle = accumulator_from_capsule(capsule, kind)) || !(n = element_count(rows, cols))) return NULL;
+    if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "x", &data)) {
+        buffers_release(&set);
         return NULL;
     }
-    if (!get_buffer(data_obj, &data, dtype_size(dtype), rows * cols, 0, "x")) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = kind == OBSERVER ? swq_observer_observe(handle, data.buf, dtype, rows, cols)
-                              : swq_layer_stats_observe(handle, data.buf, dtype, rows, cols);
+    status = kind == OBSERVER ? swq_observer_observe(handle, data, dtype, rows, cols)
+                              : swq_layer_stats_observe(handle, data, dtype, rows, cols);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 /* (into, other): folds `other` into `into`. */
@@ -569,8 +638,7 @@ static PyObject *accumulator_merge(PyObject *args, accumulator_kind kind) {
     if (!(into = accumulator_from_capsule(into_obj, kind)) || !(other = accumulator_from_capsule(other_obj, kind)))
         return NULL;
     status = kind == OBSERVER ? swq_observer_merge(into, other) : swq_layer_stats_merge(into, other);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return none_or_raise(status);
 }
 
 /* The kind's swq_*_serialize call. */
@@ -660,56 +728,56 @@ static PyObject *py_observer_channels(PyObject *self, PyObject *capsule) {
     return PyLong_FromLongLong((long long)count);
 }
 
-/* observer_range(capsule, low_out, high_out) or observer_qparams(capsule, grid, scales_out, zeros_out) */
-static PyObject *py_observer_range(PyObject *self, PyObject *args) {
-    PyObject *capsule, *low_obj, *high_obj;
+/* observer_config(capsule) -> (method, parameter, bits, symmetric, axis, bins) */
+static PyObject *py_observer_config(PyObject *self, PyObject *capsule) {
+    swq_observer *observer = observer_from_capsule(capsule);
+    int32_t method, bits, symmetric, axis, bins;
+    double parameter;
+    swq_status status;
+    (void)self;
+    if (!observer) return NULL;
+    status = swq_observer_config(observer, &method, &parameter, &bits, &symmetric, &axis, &bins);
+    if (status != SWQ_OK) return raise_status(status);
+    return Py_BuildValue("(idiiii)", method, parameter, bits, symmetric, axis, bins);
+}
+
+/* observer_range(capsule, low_out, high_out) and observer_qparams(capsule, grid, scales_out, zeros_out):
+ * two per-channel float32/int32 outputs. */
+static PyObject *observer_outputs(PyObject *capsule, int grid, PyObject *first_obj, PyObject *second_obj, int range) {
     swq_observer *observer;
     int64_t count;
     swq_status status;
-    Py_buffer low, high;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOO", &capsule, &low_obj, &high_obj)) return NULL;
+    buffers set = {0};
+    void *first, *second;
     if (!(observer = observer_from_capsule(capsule))) return NULL;
     status = swq_observer_channels(observer, &count);
     if (status != SWQ_OK) return raise_status(status);
-    if (!get_buffer(low_obj, &low, 4, count, 1, "low")) return NULL;
-    if (!get_buffer(high_obj, &high, 4, count, 1, "high")) {
-        PyBuffer_Release(&low);
+    if (!buffers_add(&set, first_obj, 4, count, 1, range ? "low" : "scales", &first) ||
+        !buffers_add(&set, second_obj, 4, count, 1, range ? "high" : "zero_points", &second)) {
+        buffers_release(&set);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_observer_range(observer, low.buf, high.buf, count);
+    status = range ? swq_observer_range(observer, first, second, count)
+                   : swq_observer_qparams(observer, grid, first, second, count);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&low);
-    PyBuffer_Release(&high);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    buffers_release(&set);
+    return none_or_raise(status);
+}
+
+static PyObject *py_observer_range(PyObject *self, PyObject *args) {
+    PyObject *capsule, *low_obj, *high_obj;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &low_obj, &high_obj)) return NULL;
+    return observer_outputs(capsule, -1, low_obj, high_obj, 1);
 }
 
 static PyObject *py_observer_qparams(PyObject *self, PyObject *args) {
     PyObject *capsule, *scales_obj, *zeros_obj;
     int grid;
-    swq_observer *observer;
-    int64_t count;
-    swq_status status;
-    Py_buffer scales, zeros;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiOO", &capsule, &grid, &scales_obj, &zeros_obj)) return NULL;
-    if (!(observer = observer_from_capsule(capsule))) return NULL;
-    status = swq_observer_channels(observer, &count);
-    if (status != SWQ_OK) return raise_status(status);
-    if (!get_buffer(scales_obj, &scales, 4, count, 1, "scales")) return NULL;
-    if (!get_buffer(zeros_obj, &zeros, 4, count, 1, "zero_points")) {
-        PyBuffer_Release(&scales);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = swq_observer_qparams(observer, grid, scales.buf, zeros.buf, count);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&zeros);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    return observer_outputs(capsule, grid, scales_obj, zeros_obj, 0);
 }
 
 /* ---- layer statistics ---- */
@@ -746,123 +814,126 @@ static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data) {
     return accumulator_deserialize(data, LAYER_STATS);
 }
 
-/* layer_stats_scaled(capsule, scales) -> capsule of the statistics of x * scales */
+/* layer_stats_scaled(capsule, in_features, scales) -> capsule of the statistics of x * scales */
 static PyObject *py_layer_stats_scaled(PyObject *self, PyObject *args) {
     PyObject *capsule, *scales_obj;
     swq_layer_stats *stats, *scaled = NULL;
     swq_status status;
     long long in_features;
-    Py_buffer scales;
+    buffers set = {0};
+    void *scales;
     (void)self;
     if (!PyArg_ParseTuple(args, "OLO", &capsule, &in_features, &scales_obj)) return NULL;
     if (!(stats = stats_from_capsule(capsule))) return NULL;
-    if (!get_buffer(scales_obj, &scales, 4, in_features, 0, "scales")) return NULL;
+    if (!buffers_add(&set, scales_obj, 4, in_features, 0, "scales", &scales)) {
+        buffers_release(&set);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_layer_stats_scaled(stats, scales.buf, &scaled);
+    status = swq_layer_stats_scaled(stats, scales, &scaled);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&scales);
+    buffers_release(&set);
     if (status != SWQ_OK) return raise_status(status);
     return wrap_accumulator(scaled, LAYER_STATS);
 }
 
-/* layer_stats_read(capsule, gram_out, mean_abs_out, mean_sq_out) -> rows observed */
+/* layer_stats_in_features(capsule) -> int */
+static PyObject *py_layer_stats_in_features(PyObject *self, PyObject *capsule) {
+    swq_layer_stats *stats = stats_from_capsule(capsule);
+    int64_t in_features;
+    swq_status status;
+    (void)self;
+    if (!stats) return NULL;
+    status = swq_layer_stats_in_features(stats, &in_features);
+    if (status != SWQ_OK) return raise_status(status);
+    return PyLong_FromLongLong((long long)in_features);
+}
+
+/* layer_stats_read(capsule, in_features, gram_out, mean_abs_out, mean_sq_out) -> rows observed */
 static PyObject *py_layer_stats_read(PyObject *self, PyObject *args) {
     PyObject *capsule, *gram_obj, *abs_obj, *sq_obj;
     swq_layer_stats *stats;
-    swq_status status;
-    int64_t rows;
-    Py_buffer gram, mean_abs, mean_sq;
+    swq_status status = SWQ_OK;
+    long long k;
+    int64_t rows = 0;
+    buffers set = {0};
+    void *gram, *mean_abs, *mean_sq;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOO", &capsule, &gram_obj, &abs_obj, &sq_obj)) return NULL;
-    if (!(stats = stats_from_capsule(capsule))) return NULL;
-    if (PyObject_GetBuffer(gram_obj, &gram, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) return NULL;
-    if (PyObject_GetBuffer(abs_obj, &mean_abs, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) goto release_gram;
-    if (PyObject_GetBuffer(sq_obj, &mean_sq, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) goto release_abs;
-    status = swq_layer_stats_read(stats, gram.buf, gram.len / 8, mean_abs.buf, mean_sq.buf);
+    if (!PyArg_ParseTuple(args, "OLOOO", &capsule, &k, &gram_obj, &abs_obj, &sq_obj)) return NULL;
+    if (!(stats = stats_from_capsule(capsule)) || !element_count(k, k)) return NULL;
+    if (!buffers_add(&set, gram_obj, 8, k * k, 1, "gram", &gram) ||
+        !buffers_add(&set, abs_obj, 8, k, 1, "mean_abs", &mean_abs) ||
+        !buffers_add(&set, sq_obj, 8, k, 1, "mean_sq", &mean_sq)) {
+        buffers_release(&set);
+        return NULL;
+    }
+    status = swq_layer_stats_read(stats, gram, k * k, mean_abs, mean_sq);
     if (status == SWQ_OK) status = swq_layer_stats_count(stats, &rows);
-    PyBuffer_Release(&mean_sq);
-    PyBuffer_Release(&mean_abs);
-    PyBuffer_Release(&gram);
+    buffers_release(&set);
     if (status != SWQ_OK) return raise_status(status);
     return PyLong_FromLongLong((long long)rows);
-release_abs:
-    PyBuffer_Release(&mean_abs);
-release_gram:
-    PyBuffer_Release(&gram);
-    return NULL;
 }
 
-/* gptq(data, dtype, rows, cols, scheme, stats_capsule, damp, act_order) -> tensor capsule */
+/* gptq(data, dtype, rows, cols, scheme, stats_capsule, damp, act_order, clip_search) -> tensor capsule */
 static PyObject *py_gptq(PyObject *self, PyObject *args) {
-    PyObject *data, *scheme_tuple, *stats_obj, *result;
+    PyObject *data_obj, *scheme_tuple, *stats_obj;
     int dtype, act_order, clip_search;
-    long long rows, cols;
+    long long rows, cols, n;
     double damp;
     swq_scheme scheme;
     swq_layer_stats *stats;
     swq_qtensor *tensor = NULL;
     swq_status status;
-    Py_buffer view;
+    buffers set = {0};
+    void *data;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiLLOOdii", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &damp, &act_order,
-                          &clip_search))
+    if (!PyArg_ParseTuple(args, "OiLLOOdii", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &damp,
+                          &act_order, &clip_search))
         return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    if (!(stats = stats_from_capsule(stats_obj))) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+    if (!parse_scheme(scheme_tuple, &scheme) || !(stats = stats_from_capsule(stats_obj)) ||
+        !(n = element_count(rows, cols)))
+        return NULL;
+    if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "w", &data)) {
+        buffers_release(&set);
         return NULL;
     }
-    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "w")) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_gptq_v2(view.buf, dtype, rows, cols, &scheme, stats, damp, act_order, clip_search, &tensor);
+    status = swq_gptq_v2(data, dtype, rows, cols, &scheme, stats, damp, act_order, clip_search, &tensor);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    if (status != SWQ_OK) return raise_status(status);
-    result = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
-    if (!result) swq_qtensor_free(tensor);
-    return result;
+    buffers_release(&set);
+    return wrap_tensor(status, tensor);
 }
 
 /* awq(data, dtype, rows, cols, scheme, stats_capsule, grid, clip_search, duo_scaling, scales_out)
  *     -> (capsule, alpha) */
 static PyObject *py_awq(PyObject *self, PyObject *args) {
-    PyObject *data, *scheme_tuple, *stats_obj, *scales_obj, *capsule;
+    PyObject *data_obj, *scheme_tuple, *stats_obj, *scales_obj, *capsule;
     int dtype, grid, clip_search, duo_scaling;
-    long long rows, cols;
+    long long rows, cols, n;
     double alpha = 0;
     swq_scheme scheme;
     swq_layer_stats *stats;
     swq_qtensor *tensor = NULL;
     swq_status status;
-    Py_buffer view, scales;
+    buffers set = {0};
+    void *data, *scales;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiLLOOiiiO", &data, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &grid,
+    if (!PyArg_ParseTuple(args, "OiLLOOiiiO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &grid,
                           &clip_search, &duo_scaling, &scales_obj))
         return NULL;
-    if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
-    if (!(stats = stats_from_capsule(stats_obj))) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+    if (!parse_scheme(scheme_tuple, &scheme) || !(stats = stats_from_capsule(stats_obj)) ||
+        !(n = element_count(rows, cols)))
         return NULL;
-    }
-    if (!get_buffer(data, &view, dtype_size(dtype), rows * cols, 0, "w")) return NULL;
-    if (!get_buffer(scales_obj, &scales, 4, cols, 1, "channel_scales")) {
-        PyBuffer_Release(&view);
+    if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "w", &data) ||
+        !buffers_add(&set, scales_obj, 4, cols, 1, "channel_scales", &scales)) {
+        buffers_release(&set);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    status = swq_awq_v2(view.buf, dtype, rows, cols, &scheme, stats, grid, clip_search, duo_scaling, scales.buf,
-                        &alpha, &tensor);
+    status = swq_awq_v2(data, dtype, rows, cols, &scheme, stats, grid, clip_search, duo_scaling, scales, &alpha, &tensor);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&scales);
-    PyBuffer_Release(&view);
-    if (status != SWQ_OK) return raise_status(status);
-    capsule = PyCapsule_New(tensor, CAPSULE_NAME, capsule_free);
-    if (!capsule) {
-        swq_qtensor_free(tensor);
-        return NULL;
-    }
+    buffers_release(&set);
+    if (!(capsule = wrap_tensor(status, tensor))) return NULL;
     return Py_BuildValue("(Nd)", capsule, alpha);
 }
 
@@ -870,32 +941,25 @@ static PyObject *py_awq(PyObject *self, PyObject *args) {
 static PyObject *py_smoothquant_scales(PyObject *self, PyObject *args) {
     PyObject *act_obj, *w_obj, *out_obj;
     int dtype;
-    long long rows, cols;
+    long long rows, cols, n;
     double alpha;
     swq_status status;
-    Py_buffer act, w, out;
+    buffers set = {0};
+    void *act, *w, *out;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOiLLdO", &act_obj, &w_obj, &dtype, &rows, &cols, &alpha, &out_obj)) return NULL;
-    if (rows <= 0 || cols <= 0) {
-        PyErr_Format(PyExc_ValueError, "dimensions must be positive, got [%lld, %lld]", rows, cols);
+    if (!(n = element_count(rows, cols))) return NULL;
+    if (!buffers_add(&set, act_obj, 4, cols, 0, "act_absmax", &act) ||
+        !buffers_add(&set, w_obj, dtype_size(dtype), n, 0, "w", &w) ||
+        !buffers_add(&set, out_obj, 4, cols, 1, "scales", &out)) {
+        buffers_release(&set);
         return NULL;
     }
-    if (!get_buffer(act_obj, &act, 4, cols, 0, "act_absmax")) return NULL;
-    if (!get_buffer(w_obj, &w, dtype_size(dtype), rows * cols, 0, "w")) goto release_act;
-    if (!get_buffer(out_obj, &out, 4, cols, 1, "scales")) goto release_w;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_smoothquant_scales(act.buf, w.buf, dtype, rows, cols, alpha, out.buf);
+    status = swq_smoothquant_scales(act, w, dtype, rows, cols, alpha, out);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&w);
-    PyBuffer_Release(&act);
-    if (status != SWQ_OK) return raise_status(status);
-    Py_RETURN_NONE;
-release_w:
-    PyBuffer_Release(&w);
-release_act:
-    PyBuffer_Release(&act);
-    return NULL;
+    buffers_release(&set);
+    return none_or_raise(status);
 }
 
 static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
@@ -909,9 +973,12 @@ static PyMethodDef methods[] = {
     {"version", py_version, METH_NOARGS, "Version of the loaded libswquant."},
     {"set_num_threads", py_set_num_threads, METH_VARARGS, "Set the worker thread count (0: default)."},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, "The worker thread count."},
-    {"quantize", py_quantize, METH_VARARGS, "quantize(data, dtype, rows, cols, scheme) -> capsule"},
-    {"quantize_clip_search", py_quantize_clip_search, METH_VARARGS,
-     "quantize_clip_search(data, dtype, rows, cols, scheme, importance_or_None) -> capsule"},
+    {"quantize", py_quantize, METH_VARARGS,
+     "quantize(data, dtype, rows, cols, scheme, importance_or_None, clip_search) -> capsule"},
+    {"qtensor_from_parts", py_qtensor_from_parts, METH_VARARGS,
+     "qtensor_from_parts(rows, cols, scheme, packed, scales, zero_points) -> capsule"},
+    {"qtensor_serialize", py_qtensor_serialize, METH_O, "qtensor_serialize(capsule) -> bytes"},
+    {"qtensor_deserialize", py_qtensor_deserialize, METH_O, "qtensor_deserialize(bytes) -> capsule"},
     {"info", py_info, METH_O, "info(capsule) -> (rows, cols, scheme, qparam_count, row_stride, nbytes, bpw)"},
     {"packed", py_packed, METH_O, "packed(capsule) -> bytes"},
     {"qparams", py_qparams, METH_VARARGS, "qparams(capsule, scales_out, zero_points_out)"},
@@ -919,6 +986,8 @@ static PyMethodDef methods[] = {
     {"compute_qparams", py_compute_qparams, METH_VARARGS,
      "compute_qparams(data, dtype, rows, cols, scheme, scales_out, zero_points_out)"},
     {"qparams_from_range", py_qparams_from_range, METH_VARARGS, "qparams_from_range(scheme, min, max)"},
+    {"qparams_count", py_qparams_count, METH_VARARGS, "qparams_count(scheme, rows, cols) -> int"},
+    {"round_zero_points", py_round_zero_points, METH_VARARGS, "round_zero_points(scheme, values, zero_points_out)"},
     {"fake_quantize", py_fake_quantize, METH_VARARGS,
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
@@ -938,7 +1007,8 @@ static PyMethodDef methods[] = {
     {"layer_stats_new", py_layer_stats_new, METH_VARARGS, "layer_stats_new(in_features) -> capsule"},
     {"layer_stats_observe", py_layer_stats_observe, METH_VARARGS, "layer_stats_observe(capsule, data, dtype, rows, cols)"},
     {"layer_stats_merge", py_layer_stats_merge, METH_VARARGS, "layer_stats_merge(into, other)"},
-    {"layer_stats_read", py_layer_stats_read, METH_VARARGS, "layer_stats_read(capsule, gram, mean_abs, mean_sq) -> rows"},
+    {"layer_stats_in_features", py_layer_stats_in_features, METH_O, "layer_stats_in_features(capsule) -> int"},
+    {"layer_stats_read", py_layer_stats_read, METH_VARARGS, "layer_stats_read(capsule, in_features, gram, mean_abs, mean_sq) -> rows"},
     {"layer_stats_serialize", py_layer_stats_serialize, METH_O, "layer_stats_serialize(capsule) -> bytes"},
     {"layer_stats_deserialize", py_layer_stats_deserialize, METH_O, "layer_stats_deserialize(bytes) -> capsule"},
     {"layer_stats_scaled", py_layer_stats_scaled, METH_VARARGS, "layer_stats_scaled(capsule, in_features, scales) -> capsule"},
@@ -946,6 +1016,8 @@ static PyMethodDef methods[] = {
     {"observer_observe", py_observer_observe, METH_VARARGS, "observer_observe(capsule, data, dtype, rows, cols)"},
     {"observer_merge", py_observer_merge, METH_VARARGS, "observer_merge(into, other)"},
     {"observer_channels", py_observer_channels, METH_O, "observer_channels(capsule) -> int"},
+    {"observer_config", py_observer_config, METH_O,
+     "observer_config(capsule) -> (method, parameter, bits, symmetric, axis, bins)"},
     {"observer_range", py_observer_range, METH_VARARGS, "observer_range(capsule, low_out, high_out)"},
     {"observer_qparams", py_observer_qparams, METH_VARARGS, "observer_qparams(capsule, grid, scales_out, zeros_out)"},
     {"observer_serialize", py_observer_serialize, METH_O, "observer_serialize(capsule) -> bytes"},

@@ -46,8 +46,8 @@ public final class Observer {
     /// Histogram bins (a multiple of 4), fixed: a wider range doubles the bin width instead.
     public let bins: Int
 
-    /// Values observed so far.
-    public internal(set) var count: Int = 0
+    /// Values (elements of every batch) observed so far.
+    public internal(set) var valueCount: Int = 0
     var minimums: [Float] = []
     var maximums: [Float] = []
     /// One histogram per channel (the histogram methods), created by the first batch.
@@ -56,9 +56,12 @@ public final class Observer {
     /// The largest histogram: threshold searches cost up to the square of the bin count.
     public static let maxBins = 16_384
 
+    /// Histogram bins per channel unless an observer asks for another count.
+    public static let defaultBins = 2048
+
     /// An observer; throws `.invalidArgument` for bits outside 2...8, a momentum outside [0, 1], a
     /// percentile outside (0, 100], or a bin count that is not a multiple of 4 in 8...`maxBins`.
-    public init(method: CalibrationMethod, bits: Int = 8, symmetric: Bool = true, axis: Int? = nil, bins: Int = 2048) throws(QuantError) {
+    public init(method: CalibrationMethod, bits: Int = 8, symmetric: Bool = true, axis: Int? = nil, bins: Int = Observer.defaultBins) throws(QuantError) {
         guard (2...8).contains(bits) else { throw QuantError(.invalidArgument, "bits must be between 2 and 8, got \(bits)") }
         guard axis == nil || axis == 0 || axis == 1 else {
             throw QuantError(.invalidArgument, "axis must be nil, 0 (rows) or 1 (columns), got \(axis!)")
@@ -93,7 +96,7 @@ public final class Observer {
         case 0: ranges = try _rowRanges(batch)
         default: ranges = try _columnRanges(batch)
         }
-        if count > 0, ranges.count != minimums.count {
+        if valueCount > 0, ranges.count != minimums.count {
             throw QuantError(.shape, "this observer saw \(minimums.count) channels, the batch has \(ranges.count)")
         }
         if method.usesHistogram {
@@ -105,7 +108,7 @@ public final class Observer {
             default: histograms.addColumns(batch)
             }
         }
-        if count == 0 {
+        if valueCount == 0 {
             minimums = ranges.map(\.min)
             maximums = ranges.map(\.max)
         } else if case .movingAverage(let momentum) = method {
@@ -119,7 +122,7 @@ public final class Observer {
                 maximums[c] = Swift.max(maximums[c], ranges[c].max)
             }
         }
-        count += batch.count
+        valueCount += batch.count
     }
 
     /// Adds the statistics of another observer with the same configuration, as if this one had seen its
@@ -129,12 +132,12 @@ public final class Observer {
         guard other.method == method, other.bits == bits, other.symmetric == symmetric, other.axis == axis, other.bins == bins else {
             throw QuantError(.invalidArgument, "observers merge only with the same method, bits, symmetry, axis and bins")
         }
-        if case .movingAverage = method, count > 0, other.count > 0 {
+        if case .movingAverage = method, valueCount > 0, other.valueCount > 0 {
             throw QuantError(.invalidArgument, "moving averages depend on the order of batches and cannot be merged")
         }
-        guard other.count > 0 else { return }
-        guard count > 0 else {
-            (count, minimums, maximums, histograms) = (other.count, other.minimums, other.maximums, other.histograms)
+        guard other.valueCount > 0 else { return }
+        guard valueCount > 0 else {
+            (valueCount, minimums, maximums, histograms) = (other.valueCount, other.minimums, other.maximums, other.histograms)
             return
         }
         guard other.minimums.count == minimums.count else {
@@ -145,22 +148,34 @@ public final class Observer {
             maximums[c] = Swift.max(maximums[c], other.maximums[c])
         }
         if method.usesHistogram { for c in histograms.indices { histograms[c].merge(other.histograms[c]) } }
-        count += other.count
+        valueCount += other.valueCount
     }
 
-    /// The chosen `(low, high)` range per channel (one for a per-tensor observer). Throws `.shape` before
-    /// any batch was observed.
+    /// Channels (ranges) the observer reports: 1 per tensor, the rows or columns of its batches per
+    /// channel; 0 before any batch.
+    public var channelCount: Int { minimums.count }
+
+    /// The chosen `(low, high)` range per channel (one for a per-tensor observer); `(-t, t)` with
+    /// `t = max(|low|, |high|)` for a symmetric observer, whatever its method. Throws `.shape` before any
+    /// batch was observed.
     public func ranges() throws(QuantError) -> [(low: Float, high: Float)] {
-        guard count > 0 else { throw QuantError(.shape, "the observer has not seen any data") }
-        if case .minMax = method { return zip(minimums, maximums).map { ($0, $1) } }
-        if case .movingAverage = method { return zip(minimums, maximums).map { ($0, $1) } }
-        var ranges = [(low: Float, high: Float)](repeating: (0, 0), count: histograms.count)
-        ranges.withUnsafeMutableBufferPointer { ranges in
-            _parallelForRanges(itemCount: histograms.count) { channels in
-                for c in channels { ranges[c] = searchRange(c) }
+        guard valueCount > 0 else { throw QuantError(.shape, "the observer has not seen any data") }
+        var ranges: [(low: Float, high: Float)]
+        if method.usesHistogram {
+            ranges = [(low: Float, high: Float)](repeating: (0, 0), count: histograms.count)
+            ranges.withUnsafeMutableBufferPointer { ranges in
+                _parallelForRanges(itemCount: histograms.count) { channels in
+                    for c in channels { ranges[c] = searchRange(c) }
+                }
             }
+        } else {
+            ranges = zip(minimums, maximums).map { ($0, $1) }
         }
-        return ranges
+        guard symmetric else { return ranges }
+        return ranges.map { range in
+            let t = Swift.max(range.low.magnitude, range.high.magnitude)
+            return (-t, t)
+        }
     }
 
     /// The range the histogram method chooses for channel `c`, limited to the values seen there.
@@ -177,7 +192,7 @@ public final class Observer {
         case .entropy(let quantizedBins):
             range = histogram.entropyRange(quantizedBins: quantizedBins)
         case .minMax, .movingAverage:
-            range = (Double(minimums[c]), Double(maximums[c]))
+            preconditionFailure("min-max methods keep no histogram")
         }
         return (Swift.max(Float(range.low), minimums[c]), Swift.min(Float(range.high), maximums[c]))
     }

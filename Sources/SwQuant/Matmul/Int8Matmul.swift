@@ -3,7 +3,7 @@ extension QuantizedTensor {
     /// per weight row and activation row `sum_g s_g * sum_b sx_b * (dot_b - z'_g * xsum_b)`, where
     /// `z' = zeroPoint - qmin` matches the unsigned codes the kernels see.
     func _int8Matmul(_ x: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-                     kernel: KernelPath) throws(QuantError) {
+                     kernel: KernelTier) throws(QuantError) {
         let bits = scheme.bits, (n, k) = (rows, cols)
         let blockLength = _Int8Activations.blockLength
         let activations = try _Int8Activations(x, rows: batch, cols: k, interleaved: bits == 4)

@@ -6,7 +6,7 @@ extension QuantizedTensor {
     /// AVX512-VNNI tier has its own layout and kernel (`_int8RowMatmulVNNI`) for batches of at least 4
     /// rows; below that, interleaving the weights costs more than the products it speeds up.
     func _int8RowMatmul(_ x: UnsafePointer<Float>, batch: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-                        kernel: KernelPath) throws(QuantError) {
+                        kernel: KernelTier) throws(QuantError) {
         #if SWQUANT_AVX512VNNI
         if kernel == .avx512vnni && batch >= _ColumnTile.batch { return try _int8RowMatmulVNNI(x, batch: batch, bias: bias, into: y) }
         #endif
@@ -159,7 +159,7 @@ struct _RowInt8Activations {
 /// through `_u8s8Dot` (every tier); `dots[r * 4 + i]` receives weight row r times activation row i.
 func _rowTileDots(
     _ weights: UnsafePointer<UInt8>, padded: Int, codes: UnsafePointer<Int8>, rows: Int, batch: Int, groups: Int,
-    groupStride: Int, scales: UnsafePointer<Float>, firstParam: Int, scaleStride: Int, kernel: KernelPath,
+    groupStride: Int, scales: UnsafePointer<Float>, firstParam: Int, scaleStride: Int, kernel: KernelTier,
     into dots: inout [Float]
 ) {
     for r in 0..<rows {

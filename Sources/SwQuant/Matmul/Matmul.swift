@@ -59,9 +59,9 @@ extension QuantizedTensor {
             guard cols < 33_025 else {
                 throw QuantError(.overflow, "k = \(cols) could overflow the per-row path's int32 sums; at most 33,024 columns")
             }
-            try _int8RowMatmul(x, batch: batch, bias: bias, into: y, kernel: KernelPath.active)
+            try _int8RowMatmul(x, batch: batch, bias: bias, into: y, kernel: KernelTier.active)
         } else {
-            try _int8Matmul(x, batch: batch, bias: bias, into: y, kernel: KernelPath.active)
+            try _int8Matmul(x, batch: batch, bias: bias, into: y, kernel: KernelTier.active)
         }
     }
 

@@ -34,7 +34,7 @@ public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, g
     guard stats.inFeatures == k else {
         throw QuantError(.shape, "the statistics have \(stats.inFeatures) input features, the weights \(k) columns")
     }
-    guard stats.count > 0 else { throw QuantError(.shape, "the statistics have not seen any data") }
+    guard stats.rowCount > 0 else { throw QuantError(.shape, "the statistics have not seen any data") }
     guard (1...1000).contains(grid) else { throw QuantError(.invalidArgument, "grid must be between 1 and 1000, got \(grid)") }
     let original = try QuantizedTensor._float64Rows(weights)
     let meanAbs = stats.meanAbs, gram = stats.gram

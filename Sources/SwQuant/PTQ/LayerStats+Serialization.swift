@@ -7,39 +7,30 @@ extension LayerStats {
 
     /// The statistics as bytes (see `init(serialized:)`).
     public func serialized() -> [UInt8] {
-        var out = Self.magic
-        out.reserveCapacity(8 + 12 + 8 * (2 * inFeatures + gram.count))
-        func append(_ value: UInt64, bytes: Int) {
-            for shift in stride(from: 0, to: bytes * 8, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-        }
-        append(UInt64(inFeatures), bytes: 4)
-        append(UInt64(bitPattern: Int64(count)), bytes: 8)
-        for v in sumAbs { append(v.bitPattern, bytes: 8) }
-        for v in sumSquares { append(v.bitPattern, bytes: 8) }
-        for v in gram { append(v.bitPattern, bytes: 8) }
-        return out
+        var out = _ByteWriter(reservingCapacity: 20 + 8 * (2 * inFeatures + gram.count))
+        out.append(Self.magic)
+        out.integer(UInt32(inFeatures))
+        out.integer(Int64(rowCount))
+        out.f64s(sumAbs)
+        out.f64s(sumSquares)
+        out.f64s(gram)
+        return out.bytes
     }
 
     /// Statistics restored from `serialized()` bytes; throws `.invalidArgument` for other bytes.
     public convenience init(serialized bytes: [UInt8]) throws(QuantError) {
-        guard bytes.count >= 20, Array(bytes[0..<8]) == Self.magic else {
-            throw QuantError(.invalidArgument, "not serialized swquant layer statistics")
-        }
-        var offset = 8
-        func read(_ count: Int) -> UInt64 {
-            defer { offset += count }
-            return (0..<count).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << UInt64(8 * $1) }
-        }
-        let k = Int(read(4))
-        guard k >= 1, k <= 65_536, bytes.count == 20 + 8 * (2 * k + k * k) else {
-            throw QuantError(.invalidArgument, "serialized layer statistics are truncated or corrupt")
+        var reader = _ByteReader(bytes, what: "serialized layer statistics")
+        try reader.expect(magic: Self.magic)
+        let k = Int(try reader.integer(UInt32.self))
+        guard k >= 1, k <= Self.maxInFeatures, reader.remaining == 8 + 8 * (2 * k + k * k) else {
+            throw reader.corrupt("truncated, or not \(k) input features")
         }
         try self.init(inFeatures: k)
-        let rows = Int64(bitPattern: read(8))
-        guard rows >= 0 else { throw QuantError(.invalidArgument, "corrupt layer statistics") }
-        count = Int(rows)
-        sumAbs = (0..<k).map { _ in Double(bitPattern: read(8)) }
-        sumSquares = (0..<k).map { _ in Double(bitPattern: read(8)) }
-        gram = (0..<(k * k)).map { _ in Double(bitPattern: read(8)) }
+        let rows = try reader.integer(Int64.self)
+        guard rows >= 0 else { throw reader.corrupt("negative row count") }
+        rowCount = Int(rows)
+        sumAbs = try reader.f64s(k)
+        sumSquares = try reader.f64s(k)
+        gram = try reader.f64s(k * k)
     }
 }

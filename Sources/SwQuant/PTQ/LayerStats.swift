@@ -15,7 +15,7 @@
 public final class LayerStats {
     public let inFeatures: Int
     /// Rows (tokens) observed.
-    public internal(set) var count: Int = 0
+    public internal(set) var rowCount: Int = 0
     /// `XᵀX`, row-major `[inFeatures, inFeatures]`.
     public internal(set) var gram: [Double]
     /// Per input channel, the sum of `|x|`.
@@ -23,10 +23,13 @@ public final class LayerStats {
     /// Per input channel, the sum of `x²`.
     public internal(set) var sumSquares: [Double]
 
-    /// Empty statistics for inputs of `inFeatures` channels (1 to 65,536).
+    /// The most input features statistics take (a Gram matrix of 32 GiB).
+    public static let maxInFeatures = 65_536
+
+    /// Empty statistics for inputs of `inFeatures` channels (1 to `maxInFeatures`).
     public init(inFeatures: Int) throws(QuantError) {
-        guard (1...65_536).contains(inFeatures) else {
-            throw QuantError(.invalidArgument, "in_features must be between 1 and 65536, got \(inFeatures)")
+        guard (1...Self.maxInFeatures).contains(inFeatures) else {
+            throw QuantError(.invalidArgument, "in_features must be between 1 and \(Self.maxInFeatures), got \(inFeatures)")
         }
         self.inFeatures = inFeatures
         gram = [Double](repeating: 0, count: inFeatures * inFeatures)
@@ -35,10 +38,10 @@ public final class LayerStats {
     }
 
     /// Per input channel, the mean of `|x|` (zeros before any data).
-    public var meanAbs: [Double] { sumAbs.map { count == 0 ? 0 : $0 / Double(count) } }
+    public var meanAbs: [Double] { sumAbs.map { rowCount == 0 ? 0 : $0 / Double(rowCount) } }
 
     /// Per input channel, the mean of `x²` (zeros before any data).
-    public var meanSquare: [Double] { sumSquares.map { count == 0 ? 0 : $0 / Double(count) } }
+    public var meanSquare: [Double] { sumSquares.map { rowCount == 0 ? 0 : $0 / Double(rowCount) } }
 
     /// Adds a batch of `[rows, inFeatures]` inputs. Throws `.shape` for another column count and
     /// `.nonFinite` for NaN or infinity (the statistics are then unchanged).
@@ -103,7 +106,7 @@ public final class LayerStats {
             }
         }
         }
-        count += rows
+        rowCount += rows
     }
 
     /// Adds another layer's statistics (same `inFeatures`), as if these had seen its batches too.
@@ -116,7 +119,7 @@ public final class LayerStats {
             sumAbs[c] += other.sumAbs[c]
             sumSquares[c] += other.sumSquares[c]
         }
-        count += other.count
+        rowCount += other.rowCount
     }
 
     /// The statistics of the inputs scaled channel by channel, `x * diag(scales)` (one finite scale per
@@ -129,7 +132,7 @@ public final class LayerStats {
         guard scales.allSatisfy(\.isFinite) else { throw QuantError(.nonFinite, "scales must be finite") }
         let k = inFeatures, c = scales.map(Double.init)
         let result = try LayerStats(inFeatures: k)
-        result.count = count
+        result.rowCount = rowCount
         for i in 0..<k {
             result.sumAbs[i] = sumAbs[i] * c[i].magnitude
             result.sumSquares[i] = sumSquares[i] * c[i] * c[i]

@@ -20,7 +20,7 @@ class LayerStats:
 
     >>> stats = LayerStats(64)
     >>> stats.observe(np.ones((10, 64), np.float32))
-    >>> stats.gram[0, 0], stats.count
+    >>> stats.gram[0, 0], stats.row_count
     (10.0, 10)
     """
 
@@ -57,7 +57,7 @@ class LayerStats:
         k = self._in_features
         gram, mean_abs, mean_sq = np.empty((k, k)), np.empty(k), np.empty(k)
         with self._lock:
-            count = _swquant.layer_stats_read(self._handle, gram, mean_abs, mean_sq)
+            count = _swquant.layer_stats_read(self._handle, k, gram, mean_abs, mean_sq)
         return gram, mean_abs, mean_sq, count
 
     @property
@@ -76,7 +76,7 @@ class LayerStats:
         return self._read()[2]
 
     @property
-    def count(self) -> int:
+    def row_count(self) -> int:
         """Rows (tokens) observed."""
         return self._read()[3]
 
@@ -104,12 +104,12 @@ class LayerStats:
             raise TypeError(f"expected bytes, got {type(data).__name__}")
         stats = cls.__new__(cls)
         stats._handle = _swquant.layer_stats_deserialize(bytes(data))
-        stats._in_features = int(np.frombuffer(bytes(data)[8:12], "<u4")[0])
+        stats._in_features = _swquant.layer_stats_in_features(stats._handle)
         stats._lock = threading.Lock()
         return stats
 
     def __repr__(self) -> str:
-        return f"LayerStats(in_features={self._in_features}, count={self.count})"
+        return f"LayerStats(in_features={self._in_features}, row_count={self.row_count})"
 
 
 def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128, symmetric: bool = False, *,

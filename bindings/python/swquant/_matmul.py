@@ -13,13 +13,17 @@ PATHS = {"auto": 0, "weight_only": 1, "int8": 2, "int8_row": 3}
 
 
 def _checked_bias(bias: Any, n: int) -> np.ndarray | None:
-    """``bias`` as a float32 [n] array (None stays None); anything else raises ``ValueError``."""
+    """``bias`` as a contiguous float32 [n] array (None stays None). Floating-point arrays of any
+    precision are converted, as the other float inputs are; other dtypes raise ``TypeError``, other
+    shapes ``ValueError``."""
     if bias is None:
         return None
-    bias = np.asarray(bias)
-    if bias.dtype != np.float32 or bias.shape != (n,) or not bias.flags.c_contiguous:
-        raise ValueError(f"bias must be a contiguous float32 array of shape ({n},)")
-    return bias
+    array = np.asarray(bias)
+    if array.dtype.kind != "f":
+        raise TypeError(f"bias must be a floating-point array, got dtype {array.dtype}")
+    if array.shape != (n,):
+        raise ValueError(f"bias must have shape ({n},), got {array.shape}")
+    return np.ascontiguousarray(array, dtype=np.float32)
 
 
 def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto") -> np.ndarray:
@@ -28,7 +32,7 @@ def matmul(x: Any, qw: QuantizedTensor, bias: Any = None, *, path: str = "auto")
     Args:
         x: float32 array [m, k] (or [k] for one row), C-contiguous; other layouts and dtypes raise.
         qw: the quantized weights.
-        bias: None or float32 [n].
+        bias: None or a floating-point [n] array (converted to float32).
         path: "weight_only" (float activations times weights dequantized a few rows at a time),
             "int8" (activations quantized to int8 per block of 32, integer dot products; 4- and 8-bit
             weights in groups that are multiples of 32, per row or per tensor) or "auto" (int8 where the
@@ -70,7 +74,7 @@ def matmul_static_int8(a: Any, a_scale: float, a_zero_point: int, qw: QuantizedT
     Args:
         a: uint8 [m, k] activation codes quantized with a calibrated ``a_scale`` and ``a_zero_point``.
         qw: 8-bit weights [n, k], per tensor or per row (``group_size=None``).
-        bias: None or float32 [n], added to the float result.
+        bias: None or a floating-point [n] array (converted to float32), added to the float result.
         output: "int32" (the sums), "float32" (``a_scale * w_scale[n] * acc + bias``) or "uint8" (the float
             result requantized with ``out_scale`` and ``out_zero_point``, round half to even, clamped).
     """
@@ -104,11 +108,13 @@ class QuantizedLinear:
 
     def __init__(self, weight: Any, bias: Any = None, *, bits: int = 4, group_size: int | None = 128,
                  symmetric: bool = False, path: str = "auto", **quantize_options: Any) -> None:
-        self.weight = weight if isinstance(weight, QuantizedTensor) else quantize(
-            weight, bits=bits, group_size=group_size, symmetric=symmetric, **quantize_options)
-        self.bias = None if bias is None else np.ascontiguousarray(bias, dtype=np.float32)
         if path not in PATHS:
             raise ValueError(f"path must be one of {sorted(PATHS)}, got {path!r}")
+        self.weight = weight if isinstance(weight, QuantizedTensor) else quantize(
+            weight, bits=bits, group_size=group_size, symmetric=symmetric, **quantize_options)
+        if len(self.weight.shape) != 2:
+            raise ValueError(f"weights must be 2-D [out_features, in_features], got shape {self.weight.shape}")
+        self.bias = _checked_bias(bias, self.weight.shape[0])
         self.path = path
 
     @property

@@ -53,7 +53,7 @@ class Observer:
             raise ValueError(f"axis must be None, 0 or 1, got {axis!r}")
         self._handle = _swquant.observer_new(METHODS[method], parameter, int(bits), int(bool(symmetric)),
                                              -1 if axis is None else int(axis), int(bins))
-        self._config = (method, int(bits), bool(symmetric), axis, int(bins), _canonical(method, options))
+        self._config = _read_config(self._handle)
         self._lock = threading.Lock()
 
     @property
@@ -123,9 +123,7 @@ class Observer:
         observer = cls.__new__(cls)
         observer._handle = handle
         observer._lock = threading.Lock()
-        method, parameter, bits, symmetric, axis, bins = _decode_header(bytes(data))
-        options = {OPTIONS[method]: parameter} if method in OPTIONS else {}
-        observer._config = (method, bits, symmetric, axis, bins, _canonical(method, options))
+        observer._config = _read_config(handle)
         return observer
 
     def __repr__(self) -> str:
@@ -134,16 +132,9 @@ class Observer:
         return f"Observer({method!r}, bits={bits}, symmetric={symmetric}, axis={axis}{extra})"
 
 
-def _canonical(method: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Options with their canonical types (a bin count is an int, other parameters floats)."""
-    return {k: int(v) if method == "entropy" else float(v) for k, v in options.items()}
-
-
-def _decode_header(data: bytes) -> tuple[str, float, int, bool, int | None, int]:
-    """The configuration fields at the start of serialized observer bytes (layout in the Swift core)."""
-    tag = data[8]
-    parameter = float(np.frombuffer(data[9:17], "<f8")[0])
-    bits, symmetric, axis = data[17], bool(data[18]), int(np.frombuffer(data[19:20], np.int8)[0])
-    bins = int(np.frombuffer(data[20:24], "<u4")[0])
+def _read_config(handle: object) -> tuple[Any, ...]:
+    """(method, bits, symmetric, axis, bins, options) of a native observer, defaults filled in by the core."""
+    tag, parameter, bits, symmetric, axis, bins = _swquant.observer_config(handle)
     method = {v: k for k, v in METHODS.items()}[tag]
-    return method, parameter, bits, symmetric, None if axis < 0 else axis, bins
+    options = {OPTIONS[method]: int(parameter) if method == "entropy" else parameter} if method in OPTIONS else {}
+    return method, bits, bool(symmetric), None if axis < 0 else axis, bins, options

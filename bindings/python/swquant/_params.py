@@ -38,7 +38,7 @@ def compute_qparams(w: Any, bits: int = 4, group_size: int | None = 128, symmetr
     return scales.reshape(shape), zero_points.reshape(shape)
 
 
-def fake_quantize(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, signed: bool = True,
+def fake_quantize(x: Any, scale: Any, zero_point: Any = None, bits: int = 8, *, signed: bool | None = None,
                   axis: int | None = None, group_size: int | None = None, dtype: str | None = None) -> np.ndarray:
     """Quantize then dequantize in float, the forward pass of quantization-aware training:
     ``(clip(rint(x / scale) + zero_point, qmin, qmax) - zero_point) * scale``.
@@ -48,7 +48,14 @@ def fake_quantize(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, sig
     and is float16 for float16 input, else float32. It equals ``quantize`` + ``dequantize`` bit for bit
     when given the parameters ``quantize`` chose.
 
-    >>> fake_quantize(np.array([0.26, -1.0], np.float32), scale=0.5, zero_point=0, bits=8).tolist()
+    The grid follows the rule of ``quantize``: without ``zero_point`` the scheme is symmetric and the grid
+    signed (zero point 0); with one it is affine and the grid unsigned; ``signed`` overrides. A float zero
+    point (LSQ+ learns it as a float, as torch's learnable fake quantization does) is rounded half to even
+    and clamped to the grid, as torch does in its forward pass.
+
+    >>> fake_quantize(np.array([0.26, -1.0], np.float32), scale=0.5, bits=8).tolist()
+    [0.5, -1.0]
+    >>> fake_quantize(np.array([0.26, -1.0], np.float32), scale=0.5, zero_point=3.6, bits=8).tolist()
     [0.5, -1.0]
     """
     args = _FakeQuantArgs(x, scale, zero_point, bits, signed, axis, group_size, dtype)
@@ -58,24 +65,25 @@ def fake_quantize(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, sig
     return out
 
 
-def quantize_codes(x: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *, signed: bool = False,
+def quantize_codes(x: Any, scale: Any, zero_point: Any = None, bits: int = 8, *, signed: bool | None = None,
                    axis: int | None = None, group_size: int | None = None) -> np.ndarray:
     """Static quantization with given parameters (e.g. from an ``Observer``): one code per element,
-    ``clip(rint(x / scale) + zero_point, qmin, qmax)``, uint8 on an unsigned grid (the default, for the
-    activations of ``matmul_static_int8``) and int8 on a signed one. Parameters as in ``fake_quantize``.
+    ``clip(rint(x / scale) + zero_point, qmin, qmax)``, uint8 on an unsigned grid (an affine scheme: the
+    activations of ``matmul_static_int8``) and int8 on a signed one. Parameters and grid as in
+    ``fake_quantize``.
 
     >>> quantize_codes(np.array([0.0, 1.0, 9.0], np.float32), scale=0.5, zero_point=128).tolist()
     [128, 130, 146]
     """
     args = _FakeQuantArgs(x, scale, zero_point, bits, signed, axis, group_size, None)
-    codes = np.empty(args.shape, np.int8 if signed else np.uint8)
+    codes = np.empty(args.shape, np.int8 if args.scheme.signed else np.uint8)
     _swquant.quantize_codes(args.matrix, args.code, args.rows, args.cols, args.scheme.native(), args.scales,
                             args.zeros, codes.view(np.uint8))
     return codes
 
 
-def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = 0, bits: int = 8, *,
-                       signed: bool = True, axis: int | None = None, group_size: int | None = None,
+def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = None, bits: int = 8, *,
+                       signed: bool | None = None, axis: int | None = None, group_size: int | None = None,
                        lsq_scaling: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The backward pass of ``fake_quantize`` for training loops on numpy arrays.
 
@@ -83,8 +91,9 @@ def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = 0, b
     estimator for x (``grad_out`` where the value is inside the quantization range, 0 where clipped), the
     learned-step-size (LSQ) gradient for each scale, and the LSQ+ gradient for each zero point (treated as
     continuous; useful for affine schemes). ``lsq_scaling`` multiplies the parameter gradients by
-    ``1 / sqrt(n * qmax)``, n the elements sharing the parameter. Parameters as in ``fake_quantize``;
-    the parameter gradients have the shape of ``scale``.
+    ``1 / sqrt(n * qmax)``, n the elements sharing the parameter. Parameters and grid as in
+    ``fake_quantize`` (a float zero point is rounded the same way); the parameter gradients have the
+    shape of ``scale``.
 
     >>> gx, gs, gz = fake_quantize_grad(np.array([0.3, 9.0], np.float32), np.ones(2, np.float32), 0.5, bits=4)
     >>> gx.tolist(), float(gs)
@@ -103,30 +112,42 @@ def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = 0, b
 
 
 class _FakeQuantArgs:
-    """The checked, contiguous arguments of ``fake_quantize`` and its gradient."""
+    """The checked, contiguous arguments of ``fake_quantize``, ``quantize_codes`` and the gradient."""
 
-    def __init__(self, x: Any, scale: Any, zero_point: Any, bits: int, signed: bool, axis: int | None,
+    def __init__(self, x: Any, scale: Any, zero_point: Any, bits: int, signed: bool | None, axis: int | None,
                  group_size: int | None, dtype: str | None) -> None:
         if axis is not None and group_size is not None:
             raise ValueError("give axis (per channel) or group_size (per group), not both")
         self.shape = np.shape(x)
         self.matrix, self.code, self.rows, self.cols = as_matrix(x, dtype, "x")
         self.scales = np.array(scale, dtype=np.float32, order="C")  # ascontiguousarray would make 0-d 1-D
-        zeros = np.asarray(zero_point)
-        if zeros.dtype.kind not in "iub":
-            raise TypeError(f"zero_point must hold integers, got dtype {zeros.dtype}")
         if group_size is not None:
             granularity = PER_GROUP
-            expected = self.rows * -(-self.cols // int(group_size)) if group_size > 0 else 0
         elif axis is not None:
             if axis not in (0, 1):
                 raise ValueError(f"axis must be 0 (rows) or 1 (columns), got {axis}")
-            granularity, expected = PER_CHANNEL, self.rows if axis == 0 else self.cols
+            granularity = PER_CHANNEL
         else:
             if self.scales.ndim != 0:
                 raise ValueError(f"a scale array of shape {self.scales.shape} needs axis= or group_size=")
-            granularity, expected = PER_TENSOR, 1
+            granularity = PER_TENSOR
+        symmetric = zero_point is None
+        self.scheme = Scheme(int(bits), symmetric, symmetric if signed is None else bool(signed), granularity,
+                             int(axis or 0), int(group_size or 0))
+        expected = _swquant.qparams_count(self.scheme.native(), self.rows, self.cols)
         if self.scales.size != expected:
             raise ValueError(f"scale has {self.scales.size} values, {expected} are needed for shape {self.shape}")
-        self.zeros = np.array(np.broadcast_to(zeros, self.scales.shape), dtype=np.int32, order="C")
-        self.scheme = Scheme(int(bits), False, bool(signed), granularity, int(axis or 0), int(group_size or 0))
+        self.zeros = None if symmetric else self._zero_points(zero_point)
+
+    def _zero_points(self, zero_point: Any) -> np.ndarray:
+        """Integer zero points broadcast to the scales' shape; float ones rounded by the core."""
+        zeros = np.asarray(zero_point)
+        if zeros.dtype.kind not in "iubf":
+            raise TypeError(f"zero_point must hold real numbers, got dtype {zeros.dtype}")
+        zeros = np.broadcast_to(zeros, self.scales.shape)
+        if zeros.dtype.kind == "f":
+            values = np.ascontiguousarray(zeros, dtype=np.float32)
+            rounded = np.empty(values.shape, np.int32)
+            _swquant.round_zero_points(self.scheme.native(), values.reshape(-1), rounded.reshape(-1))
+            return rounded
+        return np.array(zeros, dtype=np.int32, order="C")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _swquant
+
 # swq_granularity and swq_grid codes of include/swquant.h
 PER_TENSOR, PER_CHANNEL, PER_GROUP = 0, 1, 2
 UNSIGNED, SIGNED = 0, 1
@@ -55,10 +57,10 @@ class Scheme:
                       "float16" if scale == 1 else "float32")
 
     def qparam_shape(self, rows: int, cols: int, original_ndim: int) -> tuple[int, ...]:
-        """Shape of the scale and zero-point arrays for a tensor of this shape."""
+        """Shape of the scale and zero-point arrays for a tensor of this shape (the count from the core)."""
+        count = _swquant.qparams_count(self.native(), rows, cols)
         if self.granularity == PER_TENSOR:
             return ()
-        if self.granularity == PER_CHANNEL:
-            return (rows,) if self.axis == 0 else (cols,)
-        groups = -(-cols // self.group_size)
-        return (groups,) if original_ndim == 1 else (rows, groups)
+        if self.granularity == PER_CHANNEL or original_ndim == 1:
+            return (count,)
+        return (rows, count // rows)

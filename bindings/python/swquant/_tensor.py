@@ -14,7 +14,14 @@ from ._scheme import PER_CHANNEL, PER_GROUP, PER_TENSOR, Scheme
 class QuantizedTensor:
     """Packed integer codes with their scales and zero points, owned by the native library.
 
-    Immutable; safe to share between threads. Created by ``swquant.quantize``.
+    Immutable; safe to share between threads. Created by ``swquant.quantize`` (and ``gptq``, ``awq``),
+    rebuilt from its parts by ``QuantizedTensor.from_parts`` and from bytes by ``from_bytes``; pickles.
+
+    >>> import pickle
+    >>> q = quantize(np.linspace(-1, 1, 256, dtype=np.float32).reshape(2, 128), bits=4, group_size=64)
+    >>> again = pickle.loads(pickle.dumps(q))
+    >>> bool((again.dequantize() == q.dequantize()).all()), again.shape
+    (True, (2, 128))
     """
 
     __slots__ = ("_handle", "_shape", "_rows", "_cols", "_scheme", "_count", "_row_stride", "_nbytes", "_bpw",
@@ -102,6 +109,50 @@ class QuantizedTensor:
         """8 * nbytes / number of elements: the code width plus the scale and zero-point overhead."""
         return self._bpw
 
+    @classmethod
+    def from_parts(cls, packed: Any, scales: Any, zero_points: Any = None, *, shape: tuple[int, ...], bits: int,
+                   group_size: int | None = 128, symmetric: bool = False, per_tensor: bool = False, axis: int = 0,
+                   signed: bool | None = None, scale_dtype: Any = "float32") -> "QuantizedTensor":
+        """A tensor from the parts ``packed``, ``scales`` and ``zero_points`` of a tensor of ``shape`` with the
+        scheme that ``quantize`` takes as the same keywords (for example read back from a file).
+
+        ``packed`` is uint8 ``[rows, row_stride]`` (or bytes) in the layout of ``QuantizedTensor.packed``;
+        ``scales`` float32 and ``zero_points`` int32, shaped as the attributes of those names (any shape with
+        the right number of values is taken); ``zero_points`` may be None for a symmetric scheme. Every size
+        and value is checked by the core: ``QuantizationError`` for parts that do not fit the scheme."""
+        if not isinstance(shape, tuple) or len(shape) not in (1, 2) or not all(isinstance(d, int) for d in shape):
+            raise ValueError(f"shape must be a tuple of one or two ints, got {shape!r}")
+        rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+        scheme = Scheme.make(bits, group_size, symmetric, per_tensor=per_tensor, axis=axis, signed=signed,
+                             scale_dtype=scale_dtype)
+        codes = packed if isinstance(packed, (bytes, bytearray)) else _exact_array(packed, np.uint8, "packed")
+        scale_values = _exact_array(scales, np.float32, "scales")
+        zero_values = None if zero_points is None else _exact_array(zero_points, np.int32, "zero_points")
+        handle = _swquant.qtensor_from_parts(rows, cols, scheme.native(), codes, scale_values, zero_values)
+        return cls(handle, shape)
+
+    def to_bytes(self) -> bytes:
+        """The tensor as bytes: shape [rows, cols], scheme, codes, scales and zero points, little-endian (the
+        core's format, the same from C and Swift). ``QuantizedTensor.from_bytes`` restores it."""
+        return _swquant.qtensor_serialize(self._handle)
+
+    @classmethod
+    def from_bytes(cls, data: Any, shape: tuple[int, ...] | None = None) -> "QuantizedTensor":
+        """A tensor restored from ``to_bytes()``; ``shape`` (default [rows, cols]) restores a 1-D tensor as
+        1-D. Raises ``QuantizationError`` for bytes that are not a whole, consistent tensor."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"expected bytes, got {type(data).__name__}")
+        handle = _swquant.qtensor_deserialize(bytes(data))
+        rows, cols = _swquant.info(handle)[:2]
+        if shape is None:
+            shape = (rows, cols)
+        elif tuple(shape) not in ((rows, cols), (cols,) if rows == 1 else (rows, cols)):
+            raise ValueError(f"shape {shape} does not match the tensor's [{rows}, {cols}]")
+        return cls(handle, tuple(shape))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (self.to_bytes(), self._shape))
+
     def dequantize(self, dtype: Any = np.float32, *, out: np.ndarray | None = None) -> np.ndarray:
         """The tensor in float32 (default) or float16, with the original shape.
 
@@ -165,14 +216,11 @@ def quantize(w: Any, bits: int = 4, group_size: int | None = 128, symmetric: boo
                          scale_dtype=scale_dtype)
     shape = np.shape(w)
     matrix, code, rows, cols = as_matrix(w, dtype, "w")
-    if clip_search or importance is not None:
-        weights = None if importance is None else np.ascontiguousarray(importance, dtype=np.float32)
-        if weights is not None and weights.shape != (cols,):
-            raise ValueError(f"importance must have one value per column ({cols}), got shape {weights.shape}")
-        handle = _swquant.quantize_clip_search(matrix, code, rows, cols, scheme.native(), weights)
-    else:
-        handle = _swquant.quantize(matrix, code, rows, cols, scheme.native())
-    return QuantizedTensor(handle, tuple(shape))
+    weights = None if importance is None else np.ascontiguousarray(importance, dtype=np.float32)
+    if weights is not None and weights.shape != (cols,):
+        raise ValueError(f"importance must have one value per column ({cols}), got shape {weights.shape}")
+    search = bool(clip_search) or weights is not None
+    return QuantizedTensor(_swquant.quantize(matrix, code, rows, cols, scheme.native(), weights, search), tuple(shape))
 
 
 def dequantize(q: QuantizedTensor, dtype: Any = np.float32, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -180,3 +228,19 @@ def dequantize(q: QuantizedTensor, dtype: Any = np.float32, *, out: np.ndarray |
     if not isinstance(q, QuantizedTensor):
         raise TypeError(f"expected a swquant.QuantizedTensor, got {type(q).__name__}")
     return q.dequantize(dtype, out=out)
+
+
+def _restore(data: bytes, shape: tuple[int, ...]) -> QuantizedTensor:
+    """Unpickles a tensor (``QuantizedTensor.__reduce__``)."""
+    return QuantizedTensor.from_bytes(data, shape)
+
+
+def _exact_array(values: Any, dtype: Any, name: str) -> np.ndarray:
+    """``values`` as a C-contiguous array of ``dtype``, refusing conversions that would change a value."""
+    array = np.asarray(values)
+    if array.dtype != dtype:
+        converted = array.astype(dtype)
+        if array.dtype.kind not in "iufb" or not np.array_equal(converted, array):
+            raise TypeError(f"{name} must hold {np.dtype(dtype)} values, got dtype {array.dtype}")
+        array = converted
+    return np.ascontiguousarray(array)

@@ -13,20 +13,20 @@ import Darwin
 /// `SWQUANT_ISA` (scalar, simd, avx2, avx512vnni, neondot) asks for a lower one. Every tier computes
 /// the same integer sums; the float rescaling differs between tiers only in summation order.
 @frozen
-public enum KernelPath: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
+public enum KernelTier: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
     case scalar = 0
     case simd = 1
     case avx2 = 2
     case avx512vnni = 3
     case neonDot = 4
 
-    public static func < (a: KernelPath, b: KernelPath) -> Bool { a.rawValue < b.rawValue }
+    public static func < (a: KernelTier, b: KernelTier) -> Bool { a.rawValue < b.rawValue }
 
     public var description: String { ["scalar", "simd", "avx2", "avx512vnni", "neondot"][rawValue] }
 
     /// The tiers compiled into this build.
-    public static let compiled: [KernelPath] = {
-        var paths: [KernelPath] = [.scalar, .simd]
+    public static let compiled: [KernelTier] = {
+        var paths: [KernelTier] = [.scalar, .simd]
         #if SWQUANT_AVX2
         paths.append(.avx2)
         #endif
@@ -51,7 +51,7 @@ public enum KernelPath: Int, Sendable, CaseIterable, Comparable, CustomStringCon
     }
 
     /// The tier in use: the best compiled and supported one, capped by `SWQUANT_ISA`.
-    public static let active: KernelPath = {
+    public static let active: KernelTier = {
         var best = compiled.filter(\.isSupported).max() ?? .scalar
         if let text = getenv("SWQUANT_ISA"), let cap = allCases.first(where: { $0.description == String(cString: text) }) {
             best = Swift.min(best, cap)
