@@ -108,12 +108,19 @@ func _quantizeSpan(
     }
 }
 
-/// The scalar form of the span kernels. Clamping `x / scale` to the integer bounds `[low - zero,
-/// high - zero]` before rounding equals rounding before clamping, and keeps the value small.
+/// The code of `x` as a float, `clamp(roundHalfEven(x / scale) + zero, low, high)`: the one scalar
+/// formula of quantization, which the span kernels vectorize and the searches of PTQ evaluate. Clamping
+/// `x / scale` to the integer bounds `[low - zero, high - zero]` before rounding equals rounding before
+/// clamping, and keeps the value small.
+@inline(__always)
+func _gridCode(_ x: Float, _ scale: Float, _ zero: Float, _ low: Float, _ high: Float) -> Float {
+    Swift.max(Swift.min(x / scale, high - zero), low - zero).rounded(.toNearestOrEven) + zero
+}
+
+/// `_gridCode` as the code's low byte (its two's complement on a signed grid).
 @inline(__always)
 func _quantizeScalar(_ x: Float, _ scale: Float, _ zero: Float, _ low: Float, _ high: Float) -> UInt8 {
-    let t = Swift.max(Swift.min(x / scale, high - zero), low - zero)
-    return UInt8(truncatingIfNeeded: Int32(t.rounded(.toNearestOrEven) + zero))
+    UInt8(truncatingIfNeeded: Int32(_gridCode(x, scale, zero, low, high)))
 }
 
 /// Rounds values already clamped below 2^22 in magnitude half to even, returning the integers'

@@ -13,9 +13,13 @@ if ! command -v aarch64-linux-gnu-gcc > /dev/null || ! command -v qemu-aarch64 >
     echo "arm64 check needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user" >&2
     exit 1
   fi
-  apt-get update -qq > /dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user > /dev/null
+  log="$(mktemp)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; } > "$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
+  rm -f "$log"
 fi
 
 out="$(mktemp -d)"

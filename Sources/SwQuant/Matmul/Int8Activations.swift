@@ -52,13 +52,12 @@ struct _Int8Activations {
                                 finite = false
                                 continue
                             }
-                            let amax = Swift.max(-low, high)
-                            let scale = amax == 0 ? 1 : Swift.max(amax / 127, Float.leastNormalMagnitude)
+                            let scale = _int8ActivationScale(low: low, high: high)
                             scales[index] = scale
                             var sum: Int32 = 0
                             let out = codes.baseAddress! + row * stored * Self.blockLength
                             for i in 0..<Self.blockLength {
-                                let q = Int8(Swift.max(Swift.min((block[i] / scale).rounded(.toNearestOrEven), 127), -127))
+                                let q = _int8ActivationCode(block[i], scale: scale)
                                 sum += Int32(q)
                                 out[Self.position(i, block: b, interleaved: interleaved)] = q
                             }
@@ -91,4 +90,18 @@ struct _Int8Activations {
         self.sums = sums
         self.laneScales = laneScales
     }
+}
+
+/// The scale of symmetric int8 activations with range `[low, high]`: `max|x| / 127` (1 for all zeros,
+/// at least the smallest normal float), as ggml's q8_0.
+@inline(__always)
+func _int8ActivationScale(low: Float, high: Float) -> Float {
+    let amax = Swift.max(-low, high)
+    return amax == 0 ? 1 : Swift.max(amax / 127, Float.leastNormalMagnitude)
+}
+
+/// The int8 code of an activation: `roundHalfEven(x / scale)` clamped to `[-127, 127]`.
+@inline(__always)
+func _int8ActivationCode(_ x: Float, scale: Float) -> Int8 {
+    Int8(Swift.max(Swift.min((x / scale).rounded(.toNearestOrEven), 127), -127))
 }

@@ -213,6 +213,36 @@ struct _TileRow {
     }
 }
 
+/// Float accumulators of up to four weight rows (`rows`; the unused ones stay 0), 16 lanes each: the
+/// pair sums that `_pairedGroupedSums` and `_pairedRowSums` share.
+struct _FourRowLanes {
+    var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+
+    /// Adds row r's int32 lanes `product(r)` times `scales`, for each row.
+    @inline(__always)
+    mutating func add(rows: Int, scales: __m512, _ product: (Int) -> __m512i) {
+        sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(product(0)), scales, sum.0)
+        if rows > 1 { sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(product(1)), scales, sum.1) }
+        if rows > 2 { sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(product(2)), scales, sum.2) }
+        if rows > 3 { sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(product(3)), scales, sum.3) }
+    }
+
+    /// Adds a group's lanes times each row's weight scale for the group (`g[r * scaleStride]`).
+    @inline(__always)
+    mutating func add(rows: Int, group: _FourRowLanes, scales g: UnsafePointer<Float>, scaleStride: Int) {
+        sum.0 = _mm512_fmadd_ps(group.sum.0, _mm512_set1_ps(g[0]), sum.0)
+        if rows > 1 { sum.1 = _mm512_fmadd_ps(group.sum.1, _mm512_set1_ps(g[scaleStride]), sum.1) }
+        if rows > 2 { sum.2 = _mm512_fmadd_ps(group.sum.2, _mm512_set1_ps(g[2 * scaleStride]), sum.2) }
+        if rows > 3 { sum.3 = _mm512_fmadd_ps(group.sum.3, _mm512_set1_ps(g[3 * scaleStride]), sum.3) }
+    }
+
+    /// Each row's total with 8 more lanes.
+    @inline(__always)
+    func reduced(with narrow: (__m256, __m256, __m256, __m256)) -> SIMD4<Float> {
+        SIMD4(_reduce(sum.0, narrow.0), _reduce(sum.1, narrow.1), _reduce(sum.2, narrow.2), _reduce(sum.3, narrow.3))
+    }
+}
+
 /// `_groupedSum` for up to four weight rows (`rows`; unused rows give 0): pairs of blocks
 /// (`pair(r, b, activations)` for blocks b, b + 1 with b even, 16 lanes) and lone blocks
 /// (`single(r, b)`, 8 lanes), accumulated in float lanes and reduced once per row.
@@ -221,20 +251,17 @@ func _pairedGroupedSums(
     _ o: _Int8DotOperands, rows: Int, scaleStride: Int, pair: (Int, Int, __m512i) -> __m512i,
     pairActivations: (Int) -> __m512i, single: (Int, Int) -> __m256i
 ) -> SIMD4<Float> {
-    var total = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+    var total = _FourRowLanes()
     var totalSingle = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
     var b = 0
     var group = 0
     while b < o.blocks {
         let end = Swift.min(b + o.blocksPerGroup, o.blocks)
-        var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+        var sum = _FourRowLanes()
         while b + 1 < end && b & 1 == 0 {
             let scales = UnsafeRawPointer(o.laneScales + (b >> 1) * 16).loadUnaligned(as: __m512.self)
             let activations = pairActivations(b)
-            sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(0, b, activations)), scales, sum.0)
-            if rows > 1 { sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(1, b, activations)), scales, sum.1) }
-            if rows > 2 { sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(2, b, activations)), scales, sum.2) }
-            if rows > 3 { sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(3, b, activations)), scales, sum.3) }
+            sum.add(rows: rows, scales: scales) { pair($0, b, activations) }
             b += 2
         }
         var sumSingle = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
@@ -247,57 +274,41 @@ func _pairedGroupedSums(
             b += 1
         }
         let g = o.groupScales + group
-        total.0 = _mm512_fmadd_ps(sum.0, _mm512_set1_ps(g[0]), total.0)
+        total.add(rows: rows, group: sum, scales: g, scaleStride: scaleStride)
         totalSingle.0 = _mm256_fmadd_ps(sumSingle.0, _mm256_set1_ps(g[0]), totalSingle.0)
-        if rows > 1 {
-            total.1 = _mm512_fmadd_ps(sum.1, _mm512_set1_ps(g[scaleStride]), total.1)
-            totalSingle.1 = _mm256_fmadd_ps(sumSingle.1, _mm256_set1_ps(g[scaleStride]), totalSingle.1)
-        }
-        if rows > 2 {
-            total.2 = _mm512_fmadd_ps(sum.2, _mm512_set1_ps(g[2 * scaleStride]), total.2)
-            totalSingle.2 = _mm256_fmadd_ps(sumSingle.2, _mm256_set1_ps(g[2 * scaleStride]), totalSingle.2)
-        }
-        if rows > 3 {
-            total.3 = _mm512_fmadd_ps(sum.3, _mm512_set1_ps(g[3 * scaleStride]), total.3)
-            totalSingle.3 = _mm256_fmadd_ps(sumSingle.3, _mm256_set1_ps(g[3 * scaleStride]), totalSingle.3)
-        }
+        if rows > 1 { totalSingle.1 = _mm256_fmadd_ps(sumSingle.1, _mm256_set1_ps(g[scaleStride]), totalSingle.1) }
+        if rows > 2 { totalSingle.2 = _mm256_fmadd_ps(sumSingle.2, _mm256_set1_ps(g[2 * scaleStride]), totalSingle.2) }
+        if rows > 3 { totalSingle.3 = _mm256_fmadd_ps(sumSingle.3, _mm256_set1_ps(g[3 * scaleStride]), totalSingle.3) }
         group += 1
     }
-    return SIMD4(_reduce(total.0, totalSingle.0), _reduce(total.1, totalSingle.1),
-                 _reduce(total.2, totalSingle.2), _reduce(total.3, totalSingle.3))
+    return total.reduced(with: totalSingle)
 }
 
 /// `_groupedSum` for up to four weight rows whose groups hold an even number of blocks (or the whole
 /// row): each pair of blocks is scaled per lane by its activation blocks' scales, broadcast from the
 /// per-block scales (which, unlike `laneScales`, stay in L1 beside the codes for rows of any length)
-/// and shared by the rows; each group's sum then takes its weight scale. (Folding
-/// `_pairedGroupedSums`' lone-block handling in here measured 7-11% slower on 4-bit groups of 128.)
+/// and shared by the rows; each group's sum then takes its weight scale. The lone blocks of
+/// `_pairedGroupedSums` stay out of this loop: they cost it speed on groups of 128.
 @inline(__always)
 func _pairedRowSums(
     _ o: _Int8DotOperands, rows: Int, scaleStride: Int, laneBlocks: __m512i, pair: (Int, Int, __m512i) -> __m512i,
     pairActivations: (Int) -> __m512i, single: (Int, Int) -> __m256i
 ) -> SIMD4<Float> {
-    var total = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+    var total = _FourRowLanes()
     var lone = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
     var b = 0, group = 0
     while b < o.blocks {
         let end = Swift.min(b + o.blocksPerGroup, o.blocks)
-        var sum = (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps())
+        var sum = _FourRowLanes()
         while b + 1 < end {
             let pairScales = _mm512_castpd_ps(_mm512_set1_pd(UnsafeRawPointer(o.activationScales + b).loadUnaligned(as: Double.self)))
             let scales = _mm512_permutexvar_ps(laneBlocks, pairScales)
             let activations = pairActivations(b)
-            sum.0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(0, b, activations)), scales, sum.0)
-            if rows > 1 { sum.1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(1, b, activations)), scales, sum.1) }
-            if rows > 2 { sum.2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(2, b, activations)), scales, sum.2) }
-            if rows > 3 { sum.3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pair(3, b, activations)), scales, sum.3) }
+            sum.add(rows: rows, scales: scales) { pair($0, b, activations) }
             b += 2
         }
         let g = o.groupScales + group
-        total.0 = _mm512_fmadd_ps(sum.0, _mm512_set1_ps(g[0]), total.0)
-        if rows > 1 { total.1 = _mm512_fmadd_ps(sum.1, _mm512_set1_ps(g[scaleStride]), total.1) }
-        if rows > 2 { total.2 = _mm512_fmadd_ps(sum.2, _mm512_set1_ps(g[2 * scaleStride]), total.2) }
-        if rows > 3 { total.3 = _mm512_fmadd_ps(sum.3, _mm512_set1_ps(g[3 * scaleStride]), total.3) }
+        total.add(rows: rows, group: sum, scales: g, scaleStride: scaleStride)
         if b < end {  // an odd last block, in the last group
             let scale = o.activationScales[b]
             lone.0 = _mm256_mul_ps(_mm256_cvtepi32_ps(single(0, b)), _mm256_set1_ps(scale * g[0]))
@@ -308,7 +319,7 @@ func _pairedRowSums(
         }
         group += 1
     }
-    return SIMD4(_reduce(total.0, lone.0), _reduce(total.1, lone.1), _reduce(total.2, lone.2), _reduce(total.3, lone.3))
+    return total.reduced(with: lone)
 }
 
 /// For each lane of a `vpdpbusd` over a pair of blocks, which block (0 or 1) it sums: the lane

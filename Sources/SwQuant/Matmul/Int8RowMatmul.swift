@@ -24,6 +24,7 @@ extension QuantizedTensor {
         // activation rows stay in the L2 cache while the item's 2-row kernel tiles pass over them.
         let rowTile = 2, batchTile = 4, itemRows = 16, batchBlock = 64
         let scaledZeros = _scaledZeroPoints
+        let kernels = _Int8KernelTable(kernel)
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in
         scaledZeros.withUnsafeBufferPointer { scaledZeros in
@@ -65,7 +66,7 @@ extension QuantizedTensor {
                                 _rowTileDots(tileWeights, padded: padded, codes: rowCodes, rows: count, batch: ms,
                                              groups: groups, groupStride: groupStride, scales: scales.baseAddress!,
                                              firstParam: perTensor ? 0 : first * groups, scaleStride: perTensor ? 0 : groups,
-                                             kernel: kernel, into: &dots)
+                                             kernels: kernels, into: &dots)
                                 for i in 0..<ms {
                                     for r in 0..<count {
                                         let row = first + r, params = perTensor ? 0 : row * groups
@@ -139,13 +140,12 @@ struct _RowInt8Activations {
             guard finite else {
                 throw QuantError(.nonFinite, "activations hold NaN or infinity; the int8 path needs finite values")
             }
-            let amax = Swift.max(-low, high)
-            let scale = amax == 0 ? 1 : Swift.max(amax / 127, Float.leastNormalMagnitude)
+            let scale = _int8ActivationScale(low: low, high: high)
             scales[row] = scale
             for g in 0..<groups {
                 var sum: Int32 = 0
                 for i in 0..<Swift.min(group, cols - g * group) {
-                    let q = Int8(Swift.max(Swift.min((values[g * group + i] / scale).rounded(.toNearestOrEven), 127), -127))
+                    let q = _int8ActivationCode(values[g * group + i], scale: scale)
                     codes[(row * groups + g) * groupStride + i] = q
                     sum += Int32(q)
                 }
@@ -156,10 +156,10 @@ struct _RowInt8Activations {
 }
 
 /// `sum_g sw[r, g] * dot_g(r, m)` for a tile of weight rows and activation rows, one group at a time
-/// through `_u8s8Dot` (every tier); `dots[r * 4 + i]` receives weight row r times activation row i.
+/// through the table's byte dot (every tier); `dots[r * 4 + i]` receives weight row r times activation row i.
 func _rowTileDots(
     _ weights: UnsafePointer<UInt8>, padded: Int, codes: UnsafePointer<Int8>, rows: Int, batch: Int, groups: Int,
-    groupStride: Int, scales: UnsafePointer<Float>, firstParam: Int, scaleStride: Int, kernel: KernelTier,
+    groupStride: Int, scales: UnsafePointer<Float>, firstParam: Int, scaleStride: Int, kernels: _Int8KernelTable,
     into dots: inout [Float]
 ) {
     for r in 0..<rows {
@@ -168,7 +168,7 @@ func _rowTileDots(
             for g in 0..<groups {
                 let offset = g * groupStride
                 let activations = UnsafeRawPointer(codes + i * padded + offset).assumingMemoryBound(to: UInt8.self)
-                let dot = _u8s8Dot(weights + r * padded + offset, activations, groupStride, flip: 0, kernel: kernel)
+                let dot = kernels.byteDot(weights + r * padded + offset, activations, groupStride, flip: 0)
                 total += scales[firstParam + r * scaleStride + (scaleStride == 0 ? 0 : g)] * Float(dot)
             }
             dots[r * 4 + i] = total

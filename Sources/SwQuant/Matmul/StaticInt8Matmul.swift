@@ -48,11 +48,11 @@ extension QuantizedTensor {
         let flip: UInt8 = scheme.grid == .unsigned ? 0x80 : 0
         // Row sums of the activations, and (per tile, while its rows are in cache) of the signed weight
         // codes, through the same dot kernel.
-        let kernel = KernelTier.active
+        let kernels = _Int8KernelTable(KernelTier.active)
         let ones = [UInt8](repeating: 1, count: k)
         var activationSums = [Int32](repeating: 0, count: batch)
         ones.withUnsafeBufferPointer { ones in
-            for m in 0..<batch { activationSums[m] = _u8s8Dot(a + m * k, ones.baseAddress!, k, flip: 0, kernel: kernel) }
+            for m in 0..<batch { activationSums[m] = kernels.byteDot(a + m * k, ones.baseAddress!, k, flip: 0) }
         }
         packed.withUnsafeBufferPointer { packed in
         scales.withUnsafeBufferPointer { scales in
@@ -64,20 +64,20 @@ extension QuantizedTensor {
                     let first = tile * 4, count = Swift.min(4, n - first)
                     var weightSums = SIMD4<Int32>()
                     for r in 0..<count {
-                        weightSums[r] = _u8s8Dot(ones.baseAddress!, packed.baseAddress! + (first + r) * k, k, flip: flip, kernel: kernel)
+                        weightSums[r] = kernels.byteDot(ones.baseAddress!, packed.baseAddress! + (first + r) * k, k, flip: flip)
                     }
                     var m = 0
                     var tileDots = [Int32](repeating: 0, count: 16)
                     while m < batch {
                         let tileRows = Swift.min(4, batch - m)
                         #if SWQUANT_AVX512VNNI
-                        if kernel == .avx512vnni && count == 4 && tileRows == 4 {
+                        if kernels.tier == .avx512vnni && count == 4 && tileRows == 4 {
                             _u8s8Tile(a + m * k, packed.baseAddress! + first * k, k, flip: flip, into: &tileDots)
                         } else {
-                            for i in 0..<tileRows { for r in 0..<count { tileDots[4 * i + r] = _u8s8Dot(a + (m + i) * k, packed.baseAddress! + (first + r) * k, k, flip: flip, kernel: kernel) } }
+                            for i in 0..<tileRows { for r in 0..<count { tileDots[4 * i + r] = kernels.byteDot(a + (m + i) * k, packed.baseAddress! + (first + r) * k, k, flip: flip) } }
                         }
                         #else
-                        for i in 0..<tileRows { for r in 0..<count { tileDots[4 * i + r] = _u8s8Dot(a + (m + i) * k, packed.baseAddress! + (first + r) * k, k, flip: flip, kernel: kernel) } }
+                        for i in 0..<tileRows { for r in 0..<count { tileDots[4 * i + r] = kernels.byteDot(a + (m + i) * k, packed.baseAddress! + (first + r) * k, k, flip: flip) } }
                         #endif
                         for i in 0..<tileRows {
                         for r in 0..<count {

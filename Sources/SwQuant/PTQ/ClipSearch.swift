@@ -51,7 +51,7 @@ struct _ClipSearch {
         let zero = Float(p.zeroPoint), low = Float(scheme.qmin), high = Float(scheme.qmax)
         var sum = 0.0
         for i in 0..<count {
-            let q = Swift.max(Swift.min((x[i] / p.scale).rounded(.toNearestOrEven) + zero, high), low)
+            let q = _gridCode(x[i], p.scale, zero, low, high)
             let difference = Double(x[i]) - Double((q - zero) * p.scale)
             sum += Double(importance?[column + i] ?? 1) * difference * difference
         }

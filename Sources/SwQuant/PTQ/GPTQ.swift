@@ -47,82 +47,18 @@ extension QuantizedTensor {
                     : _computeQParams(weights, scheme)
             }
         }
-        let groupsPerRow = layout.runsPerRow
         // Columns go in blocks: the error of a block's columns reaches the later columns of the block at
         // once and the columns after it in one matrix product ("lazy batch updates"). A group whose
         // parameters come from its updated columns lies within one block.
         let blockColumns = fixedParams ? 128 : layout.runLength * Swift.max(1, 128 / layout.runLength)
-        var quantized = [Float](repeating: 0, count: n * k)
-        var failures = [QuantError?](repeating: nil, count: (n + 15) / 16)
-        let qmin = Float(scheme.qmin), qmax = Float(scheme.qmax)
-        quantized.withUnsafeMutableBufferPointer { quantized in
-        importance.withUnsafeBufferPointer { importance in
-        params.withUnsafeMutableBufferPointer { params in
-        failures.withUnsafeMutableBufferPointer { failures in
-        u.withUnsafeBufferPointer { u in
-            let u = u.baseAddress!
-            let search = clipSearch ? _ClipSearch(importance: importance.baseAddress!, sweeps: 1) : nil
-            _parallelForRanges(itemCount: (n + 15) / 16) { blocks in
-                // The block's rows in float64, columns in sweep order, and their negated scaled errors.
-                let w = UnsafeMutablePointer<Double>.allocate(capacity: 16 * k)
-                let errors = UnsafeMutablePointer<Double>.allocate(capacity: 16 * blockColumns)
-                let groupValues = UnsafeMutablePointer<Float>.allocate(capacity: layout.runLength)  // one group, as float32
-                defer { w.deallocate(); errors.deallocate(); groupValues.deallocate() }
-                for block in blocks {
-                    let rows = (block * 16)..<Swift.min(block * 16 + 16, n)
-                    for (r, row) in rows.enumerated() {
-                        for j in 0..<k { w[r * k + j] = dead[order[j]] ? 0 : original[row * k + order[j]] }
-                    }
-                    do throws(QuantError) {
-                        for start in stride(from: 0, to: k, by: blockColumns) {
-                            let end = Swift.min(start + blockColumns, k)
-                            for i in start..<end {
-                                let column = order[i]
-                                let group = column / layout.runLength
-                                if !fixedParams && column % layout.runLength == 0 {
-                                    // The group's parameters from its columns as updated so far (no act-order:
-                                    // sweep order is column order, so the group is columns i ..< i + size).
-                                    let groupEnd = Swift.min(i + layout.runLength, k)
-                                    for (r, row) in rows.enumerated() {
-                                        var low = Float.infinity, high = -Float.infinity
-                                        for j in i..<groupEnd {
-                                            groupValues[j - i] = Float(w[r * k + j])
-                                            low = Swift.min(low, groupValues[j - i]); high = Swift.max(high, groupValues[j - i])
-                                        }
-                                        params[row * groupsPerRow + group] = if let search {
-                                            try search.params(groupValues, groupEnd - i, column: i, scheme: scheme, min: low, max: high)
-                                        } else {
-                                            try scheme._qparams(min: low, max: high)
-                                        }
-                                    }
-                                }
-                                let pivot = u[i * k + i]
-                                for (r, row) in rows.enumerated() {
-                                    let p = params[layout.perTensor ? 0 : row * groupsPerRow + (layout.runLength >= k ? 0 : group)]
-                                    let x = Float(w[r * k + i]), zero = Float(p.zeroPoint)
-                                    let q = (Swift.max(Swift.min((x / p.scale).rounded(.toNearestOrEven) + zero, qmax), qmin) - zero) * p.scale
-                                    quantized[row * k + column] = q
-                                    let error = (w[r * k + i] - Double(q)) / pivot
-                                    errors[r * blockColumns + i - start] = -error
-                                    let target = w + r * k
-                                    for j in (i + 1)..<Swift.max(i + 1, end) { target[j] -= error * u[i * k + j] }
-                                }
-                            }
-                            _addProducts(SIMD8<Double>.self, rows: rows.count, columns: k - end, depth: end - start,
-                                         a: errors, aStride: blockColumns, b: u + start * k + end, bStride: k,
-                                         c: w + end, cStride: k)
-                        }
-                    } catch {
-                        failures[block] = error
-                    }
-                }
+        let quantized = try importance.withUnsafeBufferPointer { importance throws(QuantError) in
+            try u.withUnsafeBufferPointer { u throws(QuantError) in
+                let sweep = _GPTQSweep(scheme: scheme, layout: layout, rows: n, cols: k, order: order, dead: dead,
+                                       blockColumns: blockColumns, refitsGroups: !fixedParams, inverseFactor: u.baseAddress!,
+                                       search: clipSearch ? _ClipSearch(importance: importance.baseAddress, sweeps: 1) : nil)
+                return try sweep.run(original, params: &params)
             }
         }
-        }
-        }
-        }
-        }
-        if let failure = failures.first(where: { $0 != nil }) { throw failure! }
         let result = quantized.withUnsafeBufferPointer { q in
             Result { () throws(QuantError) -> QuantizedTensor in
                 QuantizedTensor(_encoding: try TensorView(q, rows: n, cols: k), scheme: scheme, params: params)
@@ -142,5 +78,133 @@ extension QuantizedTensor {
             for c in 0..<source.cols { out[row * source.cols + c] = Double(x[c]) }
         }
         return out
+    }
+}
+
+/// GPTQ's sweep over the columns of blocks of 16 weight rows, in float64: each column is quantized and
+/// its scaled rounding error subtracted from the columns after it (through the upper Cholesky factor of
+/// the inverse Hessian), the block's later columns at once and the rest in one product per column block.
+struct _GPTQSweep {
+    let scheme: QuantScheme
+    let layout: _ParamLayout
+    let rows: Int
+    let cols: Int
+    /// Sweep position -> column, and which columns are dead inputs (quantized from 0).
+    let order: [Int]
+    let dead: [Bool]
+    let blockColumns: Int
+    /// Whether each group's parameters come from its columns as updated when the sweep reaches them.
+    let refitsGroups: Bool
+    /// `U` with `UᵀU = H⁻¹` (in sweep order), `cols x cols` row-major.
+    let inverseFactor: UnsafePointer<Double>
+    let search: _ClipSearch?
+
+    static let rowsPerBlock = 16
+
+    /// The fake-quantized weights, row-major `[rows, cols]`; `params` holds the fixed parameters on entry
+    /// and every group's on return.
+    func run(_ original: [Double], params: inout [QuantParams]) throws(QuantError) -> [Float] {
+        let blocks = (rows + Self.rowsPerBlock - 1) / Self.rowsPerBlock
+        let quantized = UnsafeMutableBufferPointer<Float>.allocate(capacity: rows * cols)
+        let failures = UnsafeMutableBufferPointer<QuantError?>.allocate(capacity: blocks)
+        failures.initialize(repeating: nil)
+        defer { quantized.deallocate(); failures.deinitialize().deallocate() }
+        params.withUnsafeMutableBufferPointer { params in
+            original.withUnsafeBufferPointer { original in
+                _parallelForRanges(itemCount: blocks) { range in
+                    let scratch = _Scratch(cols: cols, blockColumns: blockColumns, runLength: layout.runLength)
+                    defer { scratch.deallocate() }
+                    for block in range {
+                        let rowRange = (block * Self.rowsPerBlock)..<Swift.min((block + 1) * Self.rowsPerBlock, rows)
+                        do throws(QuantError) {
+                            try sweep(rowRange, original.baseAddress!, scratch, params.baseAddress!, quantized.baseAddress!)
+                        } catch {
+                            failures[block] = error
+                        }
+                    }
+                }
+            }
+        }
+        if let failure = failures.first(where: { $0 != nil }) { throw failure! }
+        return Array(quantized)
+    }
+
+    /// One thread's buffers: the block's rows in float64 in sweep order, their negated scaled errors for
+    /// one column block, and one group's values as float32.
+    struct _Scratch {
+        let w: UnsafeMutablePointer<Double>
+        let errors: UnsafeMutablePointer<Double>
+        let groupValues: UnsafeMutablePointer<Float>
+
+        init(cols: Int, blockColumns: Int, runLength: Int) {
+            w = .allocate(capacity: _GPTQSweep.rowsPerBlock * cols)
+            errors = .allocate(capacity: _GPTQSweep.rowsPerBlock * blockColumns)
+            groupValues = .allocate(capacity: runLength)
+        }
+
+        func deallocate() { w.deallocate(); errors.deallocate(); groupValues.deallocate() }
+    }
+
+    /// Quantizes the rows `rowRange` column by column.
+    private func sweep(_ rowRange: Range<Int>, _ original: UnsafePointer<Double>, _ scratch: _Scratch,
+                       _ params: UnsafeMutablePointer<QuantParams>, _ quantized: UnsafeMutablePointer<Float>) throws(QuantError) {
+        let (k, w, u) = (cols, scratch.w, inverseFactor)
+        for (r, row) in rowRange.enumerated() {
+            for j in 0..<k { w[r * k + j] = dead[order[j]] ? 0 : original[row * k + order[j]] }
+        }
+        for start in stride(from: 0, to: k, by: blockColumns) {
+            let end = Swift.min(start + blockColumns, k)
+            for i in start..<end {
+                let column = order[i]
+                if refitsGroups && column % layout.runLength == 0 {
+                    try refitGroup(at: i, rowRange, scratch, params)
+                }
+                quantizeColumn(i, from: start, to: end, rowRange, scratch, params, quantized)
+            }
+            _addProducts(SIMD8<Double>.self, rows: rowRange.count, columns: k - end, depth: end - start,
+                         a: scratch.errors, aStride: blockColumns, b: u + start * k + end, bStride: k,
+                         c: w + end, cStride: k)
+        }
+    }
+
+    /// The parameters of the group starting at sweep position `i` from its columns as updated so far
+    /// (without act-order the sweep goes in column order, so the group is positions `i ..< i + size`).
+    private func refitGroup(at i: Int, _ rowRange: Range<Int>, _ scratch: _Scratch,
+                            _ params: UnsafeMutablePointer<QuantParams>) throws(QuantError) {
+        let (k, w, values) = (cols, scratch.w, scratch.groupValues)
+        let groupEnd = Swift.min(i + layout.runLength, k), group = order[i] / layout.runLength
+        for (r, row) in rowRange.enumerated() {
+            var low = Float.infinity, high = -Float.infinity
+            for j in i..<groupEnd {
+                values[j - i] = Float(w[r * k + j])
+                low = Swift.min(low, values[j - i])
+                high = Swift.max(high, values[j - i])
+            }
+            params[row * layout.runsPerRow + group] = if let search {
+                try search.params(values, groupEnd - i, column: i, scheme: scheme, min: low, max: high)
+            } else {
+                try scheme._qparams(min: low, max: high)
+            }
+        }
+    }
+
+    /// Quantizes sweep position `i` of every row and spreads its error over the rest of the column block.
+    @inline(__always)
+    private func quantizeColumn(_ i: Int, from start: Int, to end: Int, _ rowRange: Range<Int>, _ scratch: _Scratch,
+                                _ params: UnsafeMutablePointer<QuantParams>, _ quantized: UnsafeMutablePointer<Float>) {
+        let (k, w, u) = (cols, scratch.w, inverseFactor)
+        let column = order[i], group = column / layout.runLength
+        let qmin = Float(scheme.qmin), qmax = Float(scheme.qmax)
+        let pivot = u[i * k + i]
+        for (r, row) in rowRange.enumerated() {
+            let p = params[layout.perTensor ? 0 : row * layout.runsPerRow + (layout.runLength >= k ? 0 : group)]
+            let zero = Float(p.zeroPoint)
+            let q = (_gridCode(Float(w[r * k + i]), p.scale, zero, qmin, qmax) - zero) * p.scale
+            quantized[row * k + column] = q
+            let error = (w[r * k + i] - Double(q)) / pivot
+            scratch.errors[r * blockColumns + i - start] = -error
+            let target = w + r * k
+            for j in (i + 1)..<Swift.max(i + 1, end) { target[j] -= error * u[i * k + j] }
+        }
     }
 }

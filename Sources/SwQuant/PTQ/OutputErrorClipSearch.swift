@@ -291,7 +291,7 @@ func _roundingErrors(_ x: UnsafePointer<Float>, _ count: Int, _ p: QuantParams, 
         c += 16
     }
     while c < count {
-        let q = Swift.max(Swift.min((x[c] / p.scale).rounded(.toNearestOrEven) + zero, qmax), qmin)
+        let q = _gridCode(x[c], p.scale, zero, qmin, qmax)
         out[c] = stepsOnly ? q - zero : x[c] - (q - zero) * p.scale
         c += 1
     }

@@ -32,40 +32,73 @@ public func fakeQuantizeGradient(
 ) throws(QuantError) -> FakeQuantizeGradients {
     let scheme = try scheme.validated()
     try _checkParams(params, scheme: scheme, rows: source.rows, cols: source.cols)
-    let (rows, cols) = (source.rows, source.cols)
-    let layout = _ParamLayout(scheme, cols: cols)
-    let plan = _WorkPlan(rows: rows, cols: cols, alignment: layout.alignment)
-    let qmin = Float(scheme.qmin), qmax = Float(scheme.qmax)
-    // Partial sums: per work item for a per-tensor pair, per fixed block of 64 rows for per-column pairs,
-    // and directly per pair for runs (each run lies inside one work item).
-    let columnBlock = 64
-    let partialCount: Int
-    if layout.perTensor {
-        partialCount = plan.itemCount
-    } else if layout.isPerColumn {
-        partialCount = (rows + columnBlock - 1) / columnBlock * cols  // blocks x columns
-    } else {
-        partialCount = params.count
+    let sweep = _GradientSweep(source: source, gradOutput: gradOutput, gradInput: gradInput, scheme: scheme)
+    defer { sweep.deallocate() }
+    params.withUnsafeBufferPointer { params in
+        sweep.layout.isPerColumn ? sweep.columnBlocks(params.baseAddress!) : sweep.runs(params.baseAddress!)
     }
-    var scaleSums = [Double](repeating: 0, count: partialCount)
-    var zeroSums = [Double](repeating: 0, count: partialCount)
-    let columnBlocks = (rows + columnBlock - 1) / columnBlock
-    var finite = [Bool](repeating: true, count: Swift.max(plan.itemCount, columnBlocks))
+    guard !sweep.failed.contains(true) else { throw _nonFiniteError(source) }
+    var (scales, zeros) = sweep.combined(count: params.count)
+    if lsqGradientScaling {
+        for i in params.indices {
+            let shared = Double(_elementsSharing(i, layout: sweep.layout, rows: source.rows, cols: source.cols))
+            let factor = 1 / (shared * Double(scheme.qmax)).squareRoot()
+            scales[i] *= factor
+            zeros[i] *= factor
+        }
+    }
+    return FakeQuantizeGradients(scales: scales.map { Float($0) }, zeroPoints: zeros.map { Float($0) })
+}
 
-    /// Adds one element's contributions and returns dL/dx.
+/// One pass of `fakeQuantizeGradient` over the tensor: `dL/dx` written in place, the parameter gradients
+/// as float64 partial sums that `combined` adds in a fixed order. Partials are kept per work item for a
+/// per-tensor pair, per block of 64 rows and column for per-column pairs, and per pair for runs (each run
+/// lies inside one work item), so no two threads share one.
+struct _GradientSweep {
+    static let columnBlock = 64
+
+    let source: TensorView
+    let gradOutput: UnsafePointer<Float>
+    let gradInput: UnsafeMutablePointer<Float>
+    let layout: _ParamLayout
+    let plan: _WorkPlan
+    let qmin: Float, qmax: Float
+    let scaleSums: UnsafeMutableBufferPointer<Double>
+    let zeroSums: UnsafeMutableBufferPointer<Double>
+    /// Per work item (or column block), whether it met NaN or infinity.
+    let failed: UnsafeMutableBufferPointer<Bool>
+
+    init(source: TensorView, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>, scheme: QuantScheme) {
+        (self.source, self.gradOutput, self.gradInput) = (source, gradOutput, gradInput)
+        layout = _ParamLayout(scheme, cols: source.cols)
+        plan = _WorkPlan(rows: source.rows, cols: source.cols, alignment: layout.alignment)
+        (qmin, qmax) = (Float(scheme.qmin), Float(scheme.qmax))
+        let columnBlocks = (source.rows + Self.columnBlock - 1) / Self.columnBlock
+        let partials = layout.perTensor ? plan.itemCount
+            : layout.isPerColumn ? columnBlocks * source.cols : scheme.qparamCount(rows: source.rows, cols: source.cols)
+        scaleSums = .allocate(capacity: partials)
+        zeroSums = .allocate(capacity: partials)
+        failed = .allocate(capacity: Swift.max(plan.itemCount, columnBlocks))
+        scaleSums.initialize(repeating: 0)
+        zeroSums.initialize(repeating: 0)
+        failed.initialize(repeating: false)
+    }
+
+    func deallocate() {
+        scaleSums.deallocate()
+        zeroSums.deallocate()
+        failed.deallocate()
+    }
+
+    /// Adds one element's contributions to the parameter sums and returns `dL/dx`.
     @inline(__always)
     func element(_ x: Float, _ g: Float, _ p: QuantParams, _ scaleSum: inout Double, _ zeroSum: inout Double) -> Float {
         let t = x / p.scale
         let r = t.rounded(.toNearestOrEven)
         let z = Float(p.zeroPoint)
         let v = r + z
-        if v < qmin {
-            scaleSum += Double(g) * Double(qmin - z)
-            zeroSum -= Double(g) * Double(p.scale)
-            return 0
-        }
-        if v > qmax {
-            scaleSum += Double(g) * Double(qmax - z)
+        if v < qmin || v > qmax {
+            scaleSum += Double(g) * Double((v < qmin ? qmin : qmax) - z)
             zeroSum -= Double(g) * Double(p.scale)
             return 0
         }
@@ -73,39 +106,39 @@ public func fakeQuantizeGradient(
         return g
     }
 
-    scaleSums.withUnsafeMutableBufferPointer { scaleSums in
-    zeroSums.withUnsafeMutableBufferPointer { zeroSums in
-    finite.withUnsafeMutableBufferPointer { finite in
-    params.withUnsafeBufferPointer { params in
-        if layout.isPerColumn {
-            _parallelForRanges(itemCount: columnBlocks) { range in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-                defer { scratch.deallocate() }
-                for block in range {
-                    let partial = block * cols
-                    for row in (block * columnBlock)..<Swift.min((block + 1) * columnBlock, rows) {
-                        let x = source.floats(row: row, start: 0, count: cols, scratch: scratch)
-                        if !_allFinite(x, cols) { finite[block] = false; continue }
-                        for c in 0..<cols {
-                            gradInput[row * cols + c] = element(x[c], gradOutput[row * cols + c], params[c],
-                                                                &scaleSums[partial + c], &zeroSums[partial + c])
-                        }
+    /// Per-column parameters: blocks of rows in parallel, one partial per block and column.
+    func columnBlocks(_ params: UnsafePointer<QuantParams>) {
+        let (rows, cols) = (source.rows, source.cols)
+        _parallelForRanges(itemCount: (rows + Self.columnBlock - 1) / Self.columnBlock) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+            defer { scratch.deallocate() }
+            for block in range {
+                let partial = block * cols
+                for row in (block * Self.columnBlock)..<Swift.min((block + 1) * Self.columnBlock, rows) {
+                    let x = source.floats(row: row, start: 0, count: cols, scratch: scratch)
+                    if !_allFinite(x, cols) { failed[block] = true; continue }
+                    for c in 0..<cols {
+                        gradInput[row * cols + c] = element(x[c], gradOutput[row * cols + c], params[c],
+                                                            &scaleSums[partial + c], &zeroSums[partial + c])
                     }
                 }
             }
-            return
         }
+    }
+
+    /// Per-tensor, per-row and per-group parameters: work items in parallel, runs summed in order.
+    func runs(_ params: UnsafePointer<QuantParams>) {
         plan.forEachItem { row, columns, floats, _ in
             let item = row * plan.segmentsPerRow + columns.lowerBound / plan.segmentLength
             let x = source.floats(row: row, start: columns.lowerBound, count: columns.count, scratch: floats)
             guard _allFinite(x, columns.count) else {
-                finite[item] = false
+                failed[item] = true
                 return
             }
             layout.forEachRun(row: row, columns: columns) { offset, count, index in
                 let slot = layout.perTensor ? item : index
                 var scaleSum = 0.0, zeroSum = 0.0
-                let base = row * cols + columns.lowerBound + offset
+                let base = row * source.cols + columns.lowerBound + offset
                 for i in 0..<count {
                     gradInput[base + i] = element(x[offset + i], gradOutput[base + i], params[index], &scaleSum, &zeroSum)
                 }
@@ -114,30 +147,18 @@ public func fakeQuantizeGradient(
             }
         }
     }
-    }
-    }
-    }
-    guard finite.allSatisfy({ $0 }) else { throw _nonFiniteError(source) }
 
-    // Combine partials in a fixed order.
-    var scales = [Double](repeating: 0, count: params.count)
-    var zeros = [Double](repeating: 0, count: params.count)
-    if layout.perTensor {
-        for i in 0..<partialCount { scales[0] += scaleSums[i]; zeros[0] += zeroSums[i] }
-    } else if layout.isPerColumn {
-        for i in 0..<partialCount { scales[i % cols] += scaleSums[i]; zeros[i % cols] += zeroSums[i] }
-    } else {
-        (scales, zeros) = (scaleSums, zeroSums)
-    }
-    if lsqGradientScaling {
-        for i in params.indices {
-            let shared = Double(_elementsSharing(i, layout: layout, rows: rows, cols: cols))
-            let factor = 1 / (shared * Double(scheme.qmax)).squareRoot()
-            scales[i] *= factor
-            zeros[i] *= factor
+    /// The partial sums added per parameter pair, in a fixed order.
+    func combined(count: Int) -> (scales: [Double], zeroPoints: [Double]) {
+        if !layout.perTensor && !layout.isPerColumn { return (Array(scaleSums), Array(zeroSums)) }
+        var scales = [Double](repeating: 0, count: count), zeros = [Double](repeating: 0, count: count)
+        for i in scaleSums.indices {
+            let pair = layout.perTensor ? 0 : i % source.cols
+            scales[pair] += scaleSums[i]
+            zeros[pair] += zeroSums[i]
         }
+        return (scales, zeros)
     }
-    return FakeQuantizeGradients(scales: scales.map { Float($0) }, zeroPoints: zeros.map { Float($0) })
 }
 
 /// Number of elements that share parameter pair `index`.
