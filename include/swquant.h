@@ -227,7 +227,7 @@ swq_status swq_qtensor_storage(const swq_qtensor *tensor, int64_t *nbytes, doubl
 /** Dequantizes into out[capacity] as `out_dtype` (any swq_dtype: F32, F16 or BF16), row-major. */
 swq_status swq_dequantize(const swq_qtensor *tensor, int32_t out_dtype, void *out, int64_t capacity);
 
-/* ---- Fake quantization and metrics -------------------------------------------------------------- */
+/* ---- Fake quantization, static codes and quantization-aware training ---------------------------- */
 
 /**
  * Fake quantization (quantize then dequantize, in float), the QAT forward pass:
@@ -241,6 +241,35 @@ swq_status swq_fake_quantize(const void *data, int32_t dtype, int64_t rows, int6
                              const swq_scheme *scheme, const float *scales,
                              const int32_t *zero_points, int64_t qparam_count,
                              void *out, int32_t out_dtype);
+
+/**
+ * Static quantization with given parameters (e.g. calibrated activation ranges): codes[rows * cols], one
+ * byte per element, clamp(round_half_even(x / scale) + zero_point, qmin, qmax), as int8 on a signed grid
+ * and uint8 on an unsigned one. Same arguments and errors as swq_fake_quantize; codes_capacity counts bytes.
+ */
+swq_status swq_quantize_codes(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
+                              const float *scales, const int32_t *zero_points, int64_t qparam_count,
+                              uint8_t *codes, int64_t codes_capacity);
+
+/**
+ * The backward pass of swq_fake_quantize for quantization-aware training. Given grad_out = dL/dy
+ * (float32, rows * cols), writes grad_in = dL/dx (straight-through: grad_out where the value is inside
+ * the quantization range, 0 where clipped), grad_scales[qparam_count] = dL/dscale (learned step size,
+ * LSQ) and, unless NULL, grad_zero_points[qparam_count] = dL/dzero_point (LSQ+). With lsq_scaling != 0
+ * the parameter gradients are multiplied by 1 / sqrt(n * qmax), n the elements sharing the parameter.
+ * Same arguments and errors as swq_fake_quantize; sums run in float64 in a fixed order.
+ */
+swq_status swq_fake_quantize_grad(const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                                  const swq_scheme *scheme, const float *scales, const int32_t *zero_points,
+                                  int64_t qparam_count, const float *grad_out, float *grad_in,
+                                  float *grad_scales, float *grad_zero_points, int32_t lsq_scaling);
+
+/* ---- Error metrics ----------------------------------------------------------------------------- */
+
+/** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
+ *  fixed order, so the result does not depend on the thread count. */
+swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,
+                             swq_metrics *out);
 
 /* ---- Quantized matmul --------------------------------------------------------------------------- */
 
@@ -337,29 +366,7 @@ swq_status swq_observer_serialize(const swq_observer *observer, uint8_t *out, in
 /** An observer restored from swq_observer_serialize bytes. */
 swq_status swq_observer_deserialize(const uint8_t *bytes, int64_t size, swq_observer **out);
 
-/**
- * Static quantization with given parameters (e.g. calibrated activation ranges): codes[rows * cols], one
- * byte per element, clamp(round_half_even(x / scale) + zero_point, qmin, qmax), as int8 on a signed grid
- * and uint8 on an unsigned one. Same arguments and errors as swq_fake_quantize; codes_capacity counts bytes.
- */
-swq_status swq_quantize_codes(const void *data, int32_t dtype, int64_t rows, int64_t cols, const swq_scheme *scheme,
-                              const float *scales, const int32_t *zero_points, int64_t qparam_count,
-                              uint8_t *codes, int64_t codes_capacity);
-
-/**
- * The backward pass of swq_fake_quantize for quantization-aware training. Given grad_out = dL/dy
- * (float32, rows * cols), writes grad_in = dL/dx (straight-through: grad_out where the value is inside
- * the quantization range, 0 where clipped), grad_scales[qparam_count] = dL/dscale (learned step size,
- * LSQ) and, unless NULL, grad_zero_points[qparam_count] = dL/dzero_point (LSQ+). With lsq_scaling != 0
- * the parameter gradients are multiplied by 1 / sqrt(n * qmax), n the elements sharing the parameter.
- * Same arguments and errors as swq_fake_quantize; sums run in float64 in a fixed order.
- */
-swq_status swq_fake_quantize_grad(const void *data, int32_t dtype, int64_t rows, int64_t cols,
-                                  const swq_scheme *scheme, const float *scales, const int32_t *zero_points,
-                                  int64_t qparam_count, const float *grad_out, float *grad_in,
-                                  float *grad_scales, float *grad_zero_points, int32_t lsq_scaling);
-
-/* ---- Post-training quantization: layer statistics ----------------------------------------------- */
+/* ---- Post-training quantization ----------------------------------------------------------------- */
 
 /** Calibration statistics of a linear layer's input (X^T X, sums of |x| and x^2 per input channel),
  *  streamed over batches. Opaque; free with swq_layer_stats_free. Not safe for concurrent calls. */
@@ -443,11 +450,6 @@ swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, 
  *  The layer computes (x / s) (W diag(s))^T. alpha in [0, 1] (0.5 is usual). */
 swq_status swq_smoothquant_scales(const float *act_absmax, const void *weights, int32_t dtype, int64_t rows,
                                   int64_t cols, double alpha, float *scales);
-
-/** Error metrics of approx[count] against reference[count] (float32). Sums run in float64 in a
- *  fixed order, so the result does not depend on the thread count. */
-swq_status swq_error_metrics(const float *reference, const float *approx, int64_t count,
-                             swq_metrics *out);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -6,8 +6,8 @@
 struct _ClipSearch {
     /// Per column, `cols` weights; nil for uniform importance.
     let importance: UnsafePointer<Float>?
-    /// 1: both ends shrunk together only (GPTQ's search: its error feedback gained nothing from more on
-    /// SmolLM2, at 1.6x its time); 3: then each end alone (`shrinks(sweep:alpha:best:)`).
+    /// 1: both ends shrunk together only (GPTQ's search, whose error feedback makes the one-sided sweeps
+    /// not worth their time); 3: then each end alone (`shrinks(sweep:alpha:best:)`).
     var sweeps = 3
 
     static let shrink: [Float] = (0...20).map { 1 - Float($0) / 40 }
