@@ -75,18 +75,12 @@ public func swq_layer_stats_scaled(
 public func swq_layer_stats_serialize(
     _ stats: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
-    _status { () throws(QuantError) in
-        try _writeSerialized(LayerStats.borrow(stats).serialized(), to: out, capacity: capacity, size: size)
-    }
+    _serialize(out, capacity, size) { () throws(QuantError) in try LayerStats.borrow(stats).serialized() }
 }
 
 @c @implementation
 public func swq_layer_stats_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
-    _status { () throws(QuantError) in
-        let out = try _required(out, "out")
-        out.pointee = nil
-        out.pointee = try LayerStats(serialized: _serializedBytes(bytes, size)).handle
-    }
+    _deserialize(bytes, size, out) { (bytes) throws(QuantError) in try LayerStats(serialized: bytes).handle }
 }
 
 @c @implementation

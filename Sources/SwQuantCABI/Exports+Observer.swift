@@ -105,16 +105,10 @@ public func swq_observer_qparams(
 public func swq_observer_serialize(
     _ observer: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
-    _status { () throws(QuantError) in
-        try _writeSerialized(Observer.borrow(observer).serialized(), to: out, capacity: capacity, size: size)
-    }
+    _serialize(out, capacity, size) { () throws(QuantError) in try Observer.borrow(observer).serialized() }
 }
 
 @c @implementation
 public func swq_observer_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
-    _status { () throws(QuantError) in
-        let out = try _required(out, "out")
-        out.pointee = nil
-        out.pointee = try Observer(serialized: _serializedBytes(bytes, size)).handle
-    }
+    _deserialize(bytes, size, out) { (bytes) throws(QuantError) in try Observer(serialized: bytes).handle }
 }

@@ -77,18 +77,12 @@ public func swq_qtensor_from_parts(
 public func swq_qtensor_serialize(
     _ tensor: OpaquePointer?, _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?
 ) -> swq_status {
-    _status { () throws(QuantError) in
-        try _writeSerialized(_QTensorBox.tensor(tensor).serialized(), to: out, capacity: capacity, size: size)
-    }
+    _serialize(out, capacity, size) { () throws(QuantError) in try _QTensorBox.tensor(tensor).serialized() }
 }
 
 @c @implementation
 public func swq_qtensor_deserialize(_ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> swq_status {
-    _status { () throws(QuantError) in
-        let out = try _required(out, "out")
-        out.pointee = nil
-        out.pointee = _QTensorBox(try QuantizedTensor(serialized: _serializedBytes(bytes, size))).handle
-    }
+    _deserialize(bytes, size, out) { (bytes) throws(QuantError) in _QTensorBox(try QuantizedTensor(serialized: bytes)).handle }
 }
 
 @c @implementation

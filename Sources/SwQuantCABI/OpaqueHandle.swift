@@ -1,3 +1,4 @@
+import CSwQuant
 import SwQuant
 
 /// A Swift class handed to C as an opaque handle: each handle holds one retain, dropped by the type's
@@ -23,16 +24,29 @@ extension _OpaqueHandle {
     }
 }
 
-/// The two-call `swq_*_serialize` protocol: `size` always receives the byte count; the bytes are copied
-/// when `out` is not NULL and `capacity` holds them.
-func _writeSerialized(
-    _ bytes: [UInt8], to out: UnsafeMutablePointer<UInt8>?, capacity: Int64, size: UnsafeMutablePointer<Int64>?
-) throws(QuantError) {
-    try _required(size, "size").pointee = Int64(bytes.count)
-    if let out { try _copy(bytes, to: out, capacity: capacity) }
+/// The body of every `swq_*_serialize`: the two-call protocol, where `size` always receives the byte
+/// count and the bytes are copied when `out` is not NULL and `capacity` holds them.
+func _serialize(
+    _ out: UnsafeMutablePointer<UInt8>?, _ capacity: Int64, _ size: UnsafeMutablePointer<Int64>?,
+    _ bytes: () throws(QuantError) -> [UInt8]
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let size = try _required(size, "size")
+        let bytes = try bytes()
+        size.pointee = Int64(bytes.count)
+        if let out { try _copy(bytes, to: out, capacity: capacity) }
+    }
 }
 
-/// The `size` bytes a `swq_*_deserialize` call reads, copied into an array.
-func _serializedBytes(_ bytes: UnsafePointer<UInt8>?, _ size: Int64) throws(QuantError) -> [UInt8] {
-    Array(UnsafeBufferPointer(start: try _required(bytes, "bytes"), count: try _count(size, "size")))
+/// The body of every `swq_*_deserialize`: `*out` is NULL unless `restore` builds a handle from the
+/// `size` bytes.
+func _deserialize(
+    _ bytes: UnsafePointer<UInt8>?, _ size: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ restore: ([UInt8]) throws(QuantError) -> OpaquePointer
+) -> swq_status {
+    _status { () throws(QuantError) in
+        let out = try _required(out, "out")
+        out.pointee = nil
+        out.pointee = try restore(Array(UnsafeBufferPointer(start: try _required(bytes, "bytes"), count: try _count(size, "size"))))
+    }
 }

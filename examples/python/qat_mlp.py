@@ -105,17 +105,17 @@ def qat(model, bits, x, y, epochs, rng):
     opt = Adam(params, 1e-3)
     for _ in range(epochs):
         for batch in np.array_split(rng.permutation(len(x)), len(x) // 128):
-            wq = [swquant.fake_quantize(w, s, 0, bits=bits, axis=0) for w, s in zip(student.w, scales)]
+            wq = [swquant.fake_quantize(w, s, bits=bits, axis=0) for w, s in zip(student.w, scales)]
             gwq, gb = student.backward(student.forward(x[batch], wq), wq, y[batch])
             gw, gs = [], []
             for w, s, g in zip(student.w, scales, gwq):
-                grad_w, grad_s, _ = swquant.fake_quantize_grad(w, g, s, 0, bits=bits, axis=0, lsq_scaling=True)
+                grad_w, grad_s, _ = swquant.fake_quantize_grad(w, g, s, bits=bits, axis=0, lsq_scaling=True)
                 gw.append(grad_w)
                 gs.append(grad_s)
             opt.step(params, gw + gb + gs)
             for s in scales:
                 np.maximum(s, 1e-8, out=s)
-    return student, [swquant.fake_quantize(w, s, 0, bits=bits, axis=0) for w, s in zip(student.w, scales)]
+    return student, [swquant.fake_quantize(w, s, bits=bits, axis=0) for w, s in zip(student.w, scales)]
 
 
 def main() -> None:
