@@ -22,13 +22,13 @@ pip() { "$python" -m pip --quiet "$@"; }
 pip install cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis onnx onnxruntime gguf
 
 echo "== Swift tests (portable build: scalar and SIMD kernel tiers)"
-swift test --disable-xctest
+swift test --quiet --disable-xctest
 
 if grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null; then
   echo "== Swift tests under AddressSanitizer (native build: AVX2 and AVX512-VNNI tiers against the scalar reference)"
   # Leak checking stays with the C tests: the test harness leaks a few objects at exit. lld links the
   # sanitizer runtime without gold's warnings about its local symbols.
-  ASAN_OPTIONS=detect_leaks=0 swift test --disable-xctest --scratch-path .build-asan --sanitize=address \
+  ASAN_OPTIONS=detect_leaks=0 swift test --quiet --disable-xctest --scratch-path .build-asan --sanitize=address \
     -Xswiftc -use-ld=lld -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DSWQUANT_AVX2 -Xswiftc -DSWQUANT_AVX512VNNI
 fi
 
@@ -37,12 +37,12 @@ bash Tests/arm64/run.sh
 
 echo "== C tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
 cmake -S . -B build-ci -G Ninja -DSWQUANT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build build-ci
+cmake --build build-ci > build-ci/build.log || { cat build-ci/build.log; exit 1; }
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-ci --output-on-failure
 
 echo "== Python tests"
 pip install --no-build-isolation --force-reinstall --no-deps .
-swift build -c release --product swquant-cli
+swift build --quiet -c release --product swquant-cli
 export SWQUANT_CLI="$(swift build -c release --show-bin-path)/swquant-cli"
 "$python" -m pytest -q Tests/python
 for isa in scalar simd avx2; do
