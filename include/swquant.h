@@ -123,8 +123,9 @@ const char *swq_last_error(void);
 /** A constant name for a status code, e.g. "SWQ_ERR_SHAPE". Static storage; never NULL. */
 const char *swq_status_name(swq_status status);
 
-/** Sets the number of worker threads for all later calls; 0 restores the default (the environment
- *  variable SWQUANT_NUM_THREADS if set, else the number of cores). Results never depend on it. */
+/** Sets the number of worker threads for later calls, 0 to 1024; 0 restores the default (the environment
+ *  variable SWQUANT_NUM_THREADS if set, capped at 1024, else the number of cores). Results never depend on
+ *  it, and a call already running keeps the count it started with. */
 swq_status swq_set_num_threads(int32_t count);
 
 /** The number of worker threads in use. */
@@ -234,8 +235,9 @@ swq_status swq_dequantize(const swq_qtensor *tensor, int32_t out_dtype, void *ou
  * out = (clamp(round_half_even(x / scale) + zero_point, qmin, qmax) - zero_point) * scale.
  * The scheme's granularity says how scales[qparam_count] map to elements (see swq_qparams_count);
  * zero_points may be NULL for a symmetric scheme. Scales must be finite and positive, zero points
- * on the grid. Input `dtype` is any swq_dtype; out is `out_dtype` (F32 or F16) with rows * cols
- * elements and may alias data when both types are equal.
+ * on the grid. Input `dtype` is any swq_dtype; out is `out_dtype` (F32 or F16; BF16 is
+ * SWQ_ERR_INVALID_ARGUMENT) with rows * cols elements and may alias data when both types are equal.
+ * qparam_count must be exactly the scheme's count (SWQ_ERR_SHAPE otherwise, before anything is read).
  */
 swq_status swq_fake_quantize(const void *data, int32_t dtype, int64_t rows, int64_t cols,
                              const swq_scheme *scheme, const float *scales,
@@ -447,7 +449,8 @@ swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, 
 
 /** SmoothQuant migration scales: scales[j] = act_absmax[j]^alpha / max_i |w[i][j]|^(1 - alpha) for the
  *  weights ([rows, cols] of `dtype`), 1 where either maximum is 0; act_absmax and scales hold cols values.
- *  The layer computes (x / s) (W diag(s))^T. alpha in [0, 1] (0.5 is usual). */
+ *  The layer computes (x / s) (W diag(s))^T. alpha in [0, 1] (0.5 is usual). A scale beyond float32's
+ *  normal range is SWQ_ERR_OVERFLOW. */
 swq_status swq_smoothquant_scales(const float *act_absmax, const void *weights, int32_t dtype, int64_t rows,
                                   int64_t cols, double alpha, float *scales);
 

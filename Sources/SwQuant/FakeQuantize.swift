@@ -4,9 +4,9 @@
 /// `params` holds `scheme.qparamCount(rows:cols:)` pairs in the order `QuantizedTensor.scales` uses;
 /// the result equals `QuantizedTensor` quantization followed by `dequantize()` with the same
 /// parameters, bit for bit. Throws `.nonFinite` for NaN or infinity in the input, `.shape` for a wrong
-/// number of parameters, `.invalidArgument` for a non-positive or non-finite scale or an off-grid
-/// zero point. `destination` receives `rows * cols` elements of `outputType` and may alias the source
-/// when the types match.
+/// number of parameters, `.invalidArgument` for a non-positive or non-finite scale, an off-grid
+/// zero point or a bfloat16 output. `destination` receives `rows * cols` elements of `outputType`
+/// (float32 or float16) and may alias the source when the types match.
 ///
 /// ```swift
 /// let scheme = QuantScheme(bits: 8, symmetric: true)
@@ -19,6 +19,7 @@ public func fakeQuantize(
 ) throws(QuantError) {
     let scheme = try scheme.validated()
     try _checkParams(params, scheme: scheme, rows: source.rows, cols: source.cols)
+    guard outputType != .bfloat16 else { throw QuantError(.invalidArgument, "fake quantization writes float32 or float16") }
     let bits = scheme.bits, signed = scheme.grid == .signed, qmin = scheme.qmin, qmax = scheme.qmax
     let layout = _ParamLayout(scheme, cols: source.cols)
     let columnScales = layout.isPerColumn ? params.map(\.scale) : []

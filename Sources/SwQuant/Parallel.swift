@@ -18,10 +18,13 @@ public enum ThreadSettings {
         return value > 0 ? value : defaultCount
     }
 
+    /// The most threads a call uses: more only costs per-thread scratch memory.
+    public static let maxCount = 1024
+
     /// Sets the thread count; 0 restores the default (`SWQUANT_NUM_THREADS`, else the core count).
     public static func setCount(_ value: Int) throws(QuantError) {
-        guard value >= 0 else {
-            throw QuantError(.invalidArgument, "thread count must be 0 (default) or positive, got \(value)")
+        guard (0...maxCount).contains(value) else {
+            throw QuantError(.invalidArgument, "thread count must be 0 (default) to \(maxCount), got \(value)")
         }
         requested.store(value, ordering: .relaxed)
     }
@@ -29,7 +32,7 @@ public enum ThreadSettings {
     /// `SWQUANT_NUM_THREADS` when it holds a positive integer, else the number of online cores.
     public static let defaultCount: Int = {
         if let text = getenv("SWQUANT_NUM_THREADS"), let value = Int(String(cString: text)), value > 0 {
-            return value
+            return min(value, maxCount)
         }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }()
@@ -41,14 +44,14 @@ public enum ThreadSettings {
 /// body runs on the calling thread.
 @inline(__always)
 func _parallelForRanges(itemCount: Int, _ body: (Range<Int>) -> Void) {
-    _parallelForThreads(itemCount: itemCount) { _, range in body(range) }
+    _parallelForThreads(itemCount: itemCount, threads: _threadCount(itemCount: itemCount)) { _, range in body(range) }
 }
 
-/// `_parallelForRanges` that also passes the index of the range, from 0 to `_threadCount(itemCount:) - 1`,
-/// for per-thread partial results.
+/// `_parallelForRanges` over exactly `threads` ranges (a `_threadCount(itemCount:)` the caller took once,
+/// so that per-thread partials it sized stay in step even if the setting changes meanwhile), passing
+/// each range's index from 0 to `threads - 1`.
 @inline(__always)
-func _parallelForThreads(itemCount: Int, _ body: (_ thread: Int, _ range: Range<Int>) -> Void) {
-    let threads = _threadCount(itemCount: itemCount)
+func _parallelForThreads(itemCount: Int, threads: Int, _ body: (_ thread: Int, _ range: Range<Int>) -> Void) {
     if threads <= 1 {
         if itemCount > 0 { body(0, 0..<itemCount) }
         return
@@ -63,7 +66,7 @@ func _parallelForThreads(itemCount: Int, _ body: (_ thread: Int, _ range: Range<
     }
 }
 
-/// The number of ranges `_parallelForThreads` splits `itemCount` items into.
+/// The number of ranges to split `itemCount` items into: the thread setting, read once.
 @inline(__always)
 func _threadCount(itemCount: Int) -> Int { Swift.max(1, Swift.min(ThreadSettings.count, itemCount)) }
 

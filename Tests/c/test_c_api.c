@@ -562,6 +562,22 @@ static void test_tensor_from_parts(void) {
     swq_qtensor_free(t);
 }
 
+/* Parameter counts are checked against the scheme before either array is read; bfloat16 is no fake
+ * quantization output. */
+static void test_parameter_counts_checked_first(void) {
+    float x[8] = {0, 1, 2, 3, 4, 5, 6, 7}, scale = 0.1f, out[8], grad[8];
+    uint8_t codes[8];
+    swq_scheme s = scheme(8, 1, SWQ_PER_TENSOR, 0);
+    CHECK(swq_fake_quantize(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, (int64_t)1 << 40, out, SWQ_DTYPE_F32) == SWQ_ERR_SHAPE);
+    CHECK(swq_fake_quantize(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, INT64_MAX, out, SWQ_DTYPE_F32) == SWQ_ERR_SHAPE);
+    CHECK(swq_fake_quantize(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, 2, out, SWQ_DTYPE_F32) == SWQ_ERR_SHAPE);
+    CHECK(swq_quantize_codes(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, (int64_t)1 << 40, codes, 8) == SWQ_ERR_SHAPE);
+    CHECK(swq_fake_quantize_grad(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, INT64_MAX, x, grad, out, NULL, 0) == SWQ_ERR_SHAPE);
+    CHECK(swq_fake_quantize(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, 1, out, SWQ_DTYPE_BF16) == SWQ_ERR_INVALID_ARGUMENT);
+    CHECK(swq_fake_quantize(x, SWQ_DTYPE_F32, 1, 8, &s, &scale, NULL, 1, out, SWQ_DTYPE_F32) == SWQ_OK && out[3] == 30.0f * scale);
+    CHECK(swq_set_num_threads(5000) == SWQ_ERR_INVALID_ARGUMENT);
+}
+
 /* A learned zero point rounds half to even and clamps to the grid; NaN is refused. */
 static void test_round_zero_points(void) {
     swq_scheme s = scheme(4, 0, SWQ_PER_TENSOR, 0);
@@ -591,6 +607,7 @@ int main(void) {
     test_errors();
     test_tensor_from_parts();
     test_round_zero_points();
+    test_parameter_counts_checked_first();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

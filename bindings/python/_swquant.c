@@ -29,14 +29,31 @@ static PyObject *raise_status(swq_status status) {
     return NULL;
 }
 
+/* After a failed PyArg_ParseTuple: an integer too large for its C type is a ValueError, as every other
+ * out-of-range argument is (not an OverflowError). Returns NULL. */
+static PyObject *parse_error(void) {
+    if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        PyErr_SetString(PyExc_ValueError, "an integer argument is out of range");
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(traceback);
+    }
+    return NULL;
+}
+
 static int parse_scheme(PyObject *tuple, swq_scheme *scheme) {
     if (!PyTuple_Check(tuple) || PyTuple_Size(tuple) != 7) {
         PyErr_SetString(PyExc_TypeError, "scheme must be a 7-tuple of ints");
         return 0;
     }
-    return PyArg_ParseTuple(tuple, "iiiiiii", &scheme->bits, &scheme->grid, &scheme->symmetric,
-                            &scheme->granularity, &scheme->axis, &scheme->group_size,
-                            &scheme->scale_dtype);
+    if (!PyArg_ParseTuple(tuple, "iiiiiii", &scheme->bits, &scheme->grid, &scheme->symmetric,
+                          &scheme->granularity, &scheme->axis, &scheme->group_size, &scheme->scale_dtype)) {
+        parse_error();
+        return 0;
+    }
+    return 1;
 }
 
 /* The buffers one call borrows, released together by buffers_release whatever happened. */
@@ -127,7 +144,7 @@ static PyObject *py_version(PyObject *self, PyObject *args) {
 static PyObject *py_set_num_threads(PyObject *self, PyObject *args) {
     int count;
     (void)self;
-    if (!PyArg_ParseTuple(args, "i", &count)) return NULL;
+    if (!PyArg_ParseTuple(args, "i", &count)) return parse_error();
     return none_or_raise(swq_set_num_threads(count));
 }
 
@@ -149,7 +166,7 @@ static PyObject *py_quantize(PyObject *self, PyObject *args) {
     void *data, *importance;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOp", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &importance_obj, &clip_search))
-        return NULL;
+        return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme) || !(n = element_count(rows, cols))) return NULL;
     if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "data", &data) ||
         !buffers_add_optional(&set, importance_obj, 4, cols, 0, "importance", &importance)) {
@@ -176,7 +193,7 @@ static PyObject *py_qtensor_from_parts(PyObject *self, PyObject *args) {
     void *zeros;
     Py_buffer *packed = &set.views[0], *scales = &set.views[1];
     (void)self;
-    if (!PyArg_ParseTuple(args, "LLOOOO", &rows, &cols, &scheme_tuple, &packed_obj, &scales_obj, &zeros_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "LLOOOO", &rows, &cols, &scheme_tuple, &packed_obj, &scales_obj, &zeros_obj)) return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
     if (PyObject_GetBuffer(packed_obj, packed, PyBUF_C_CONTIGUOUS) != 0) return NULL;
     set.count = 1;
@@ -266,7 +283,7 @@ static PyObject *py_qparams(PyObject *self, PyObject *args) {
     buffers set = {0};
     void *scales, *zeros;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOO", &capsule, &scales_obj, &zeros_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &scales_obj, &zeros_obj)) return parse_error();
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
     swq_qtensor_qparams_count(tensor, &count);
     if (buffers_add(&set, scales_obj, 4, count, 1, "scales", &scales) &&
@@ -288,7 +305,7 @@ static PyObject *py_dequantize(PyObject *self, PyObject *args) {
     buffers set = {0};
     void *out;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiO", &capsule, &out_dtype, &out_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OiO", &capsule, &out_dtype, &out_obj)) return parse_error();
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
     swq_qtensor_shape(tensor, &rows, &cols);
     if (!buffers_add(&set, out_obj, dtype_size(out_dtype), rows * cols, 1, "out", &out)) {
@@ -314,7 +331,7 @@ static PyObject *py_compute_qparams(PyObject *self, PyObject *args) {
     void *data, *scales, *zeros;
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj, &zeros_obj))
-        return NULL;
+        return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme) || !(n = element_count(rows, cols))) return NULL;
     status = swq_qparams_count(&scheme, rows, cols, &count);
     if (status != SWQ_OK) return raise_status(status);
@@ -339,7 +356,7 @@ static PyObject *py_qparams_from_range(PyObject *self, PyObject *args) {
     swq_scheme scheme;
     swq_status status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Off", &scheme_tuple, &low, &high)) return NULL;
+    if (!PyArg_ParseTuple(args, "Off", &scheme_tuple, &low, &high)) return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
     status = swq_qparams_from_range(&scheme, low, high, &scale, &zero);
     if (status != SWQ_OK) return raise_status(status);
@@ -354,7 +371,7 @@ static PyObject *py_qparams_count(PyObject *self, PyObject *args) {
     swq_scheme scheme;
     swq_status status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OLL", &scheme_tuple, &rows, &cols)) return NULL;
+    if (!PyArg_ParseTuple(args, "OLL", &scheme_tuple, &rows, &cols)) return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
     status = swq_qparams_count(&scheme, rows, cols, &count);
     if (status != SWQ_OK) return raise_status(status);
@@ -370,7 +387,7 @@ static PyObject *py_round_zero_points(PyObject *self, PyObject *args) {
     void *values, *out;
     Py_ssize_t count;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOO", &scheme_tuple, &values_obj, &out_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOO", &scheme_tuple, &values_obj, &out_obj)) return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme)) return NULL;
     if (PyObject_GetBuffer(values_obj, &set.views[0], PyBUF_C_CONTIGUOUS) != 0) return NULL;
     set.count = 1;
@@ -425,7 +442,7 @@ static PyObject *py_fake_quantize(PyObject *self, PyObject *args) {
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOOOi", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj,
                           &zeros_obj, &out_obj, &out_dtype))
-        return NULL;
+        return parse_error();
     if (!parse_fake_quant_args(data_obj, dtype, rows, cols, scheme_tuple, scales_obj, zeros_obj, &set, &a) ||
         !buffers_add(&set, out_obj, dtype_size(out_dtype), a.elements, 1, "out", &out)) {
         buffers_release(&set);
@@ -450,7 +467,7 @@ static PyObject *py_quantize_codes(PyObject *self, PyObject *args) {
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOOO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj, &zeros_obj,
                           &codes_obj))
-        return NULL;
+        return parse_error();
     if (!parse_fake_quant_args(data_obj, dtype, rows, cols, scheme_tuple, scales_obj, zeros_obj, &set, &a) ||
         !buffers_add(&set, codes_obj, 1, a.elements, 1, "codes", &codes)) {
         buffers_release(&set);
@@ -477,7 +494,7 @@ static PyObject *py_fake_quantize_grad(PyObject *self, PyObject *args) {
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOOOOOOi", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &scales_obj,
                           &zeros_obj, &gout_obj, &gin_obj, &gs_obj, &gz_obj, &lsq))
-        return NULL;
+        return parse_error();
     if (!parse_fake_quant_args(data_obj, dtype, rows, cols, scheme_tuple, scales_obj, zeros_obj, &set, &a) ||
         !buffers_add(&set, gout_obj, 4, a.elements, 0, "grad_out", &gout) ||
         !buffers_add(&set, gin_obj, 4, a.elements, 1, "grad_x", &gin) ||
@@ -503,7 +520,7 @@ static PyObject *py_error_metrics(PyObject *self, PyObject *args) {
     buffers set = {0};
     void *a, *b;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOL", &a_obj, &b_obj, &count)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOL", &a_obj, &b_obj, &count)) return parse_error();
     if (!buffers_add(&set, a_obj, 4, count, 0, "reference", &a) ||
         !buffers_add(&set, b_obj, 4, count, 0, "approx", &b)) {
         buffers_release(&set);
@@ -528,7 +545,7 @@ static PyObject *py_matmul(PyObject *self, PyObject *args) {
     buffers set = {0};
     void *x, *bias, *y;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOLOOi", &capsule, &x_obj, &m, &bias_obj, &y_obj, &path)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOLOOi", &capsule, &x_obj, &m, &bias_obj, &y_obj, &path)) return parse_error();
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
     swq_qtensor_shape(tensor, &rows, &cols);
     if (!element_count(m, cols) || !element_count(m, rows)) return NULL;
@@ -559,7 +576,7 @@ static PyObject *py_matmul_static_int8(PyObject *self, PyObject *args) {
     (void)self;
     if (!PyArg_ParseTuple(args, "OOLfiOifiO", &capsule, &a_obj, &m, &a_scale, &a_zero, &bias_obj, &output, &out_scale,
                           &out_zero, &out_obj))
-        return NULL;
+        return parse_error();
     if (!(tensor = tensor_from_capsule(capsule))) return NULL;
     swq_qtensor_shape(tensor, &rows, &cols);
     if (!element_count(m, cols) || !element_count(m, rows)) return NULL;
@@ -615,7 +632,7 @@ static PyObject *accumulator_observe(PyObject *args, accumulator_kind kind) {
     void *handle, *data;
     swq_status status;
     buffers set = {0};
-    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOiLL", &capsule, &data_obj, &dtype, &rows, &cols)) return parse_error();
     if (!(handle = accumulator_from_capsule(capsule, kind)) || !(n = element_count(rows, cols))) return NULL;
     if (!buffers_add(&set, data_obj, dtype_size(dtype), n, 0, "x", &data)) {
         buffers_release(&set);
@@ -634,7 +651,7 @@ static PyObject *accumulator_merge(PyObject *args, accumulator_kind kind) {
     PyObject *into_obj, *other_obj;
     void *into, *other;
     swq_status status;
-    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO", &into_obj, &other_obj)) return parse_error();
     if (!(into = accumulator_from_capsule(into_obj, kind)) || !(other = accumulator_from_capsule(other_obj, kind)))
         return NULL;
     status = kind == OBSERVER ? swq_observer_merge(into, other) : swq_layer_stats_merge(into, other);
@@ -690,7 +707,7 @@ static PyObject *py_observer_new(PyObject *self, PyObject *args) {
     swq_observer *observer = NULL;
     swq_status status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "idiiii", &method, &parameter, &bits, &symmetric, &axis, &bins)) return NULL;
+    if (!PyArg_ParseTuple(args, "idiiii", &method, &parameter, &bits, &symmetric, &axis, &bins)) return parse_error();
     status = swq_observer_new(method, parameter, bits, symmetric, axis, bins, &observer);
     if (status != SWQ_OK) return raise_status(status);
     return wrap_accumulator(observer, OBSERVER);
@@ -768,7 +785,7 @@ static PyObject *observer_outputs(PyObject *capsule, int grid, PyObject *first_o
 static PyObject *py_observer_range(PyObject *self, PyObject *args) {
     PyObject *capsule, *low_obj, *high_obj;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOO", &capsule, &low_obj, &high_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &low_obj, &high_obj)) return parse_error();
     return observer_outputs(capsule, -1, low_obj, high_obj, 1);
 }
 
@@ -776,7 +793,7 @@ static PyObject *py_observer_qparams(PyObject *self, PyObject *args) {
     PyObject *capsule, *scales_obj, *zeros_obj;
     int grid;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiOO", &capsule, &grid, &scales_obj, &zeros_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OiOO", &capsule, &grid, &scales_obj, &zeros_obj)) return parse_error();
     return observer_outputs(capsule, grid, scales_obj, zeros_obj, 0);
 }
 
@@ -788,7 +805,7 @@ static PyObject *py_layer_stats_new(PyObject *self, PyObject *args) {
     swq_layer_stats *stats = NULL;
     swq_status status;
     (void)self;
-    if (!PyArg_ParseTuple(args, "L", &in_features)) return NULL;
+    if (!PyArg_ParseTuple(args, "L", &in_features)) return parse_error();
     status = swq_layer_stats_new(in_features, &stats);
     if (status != SWQ_OK) return raise_status(status);
     return wrap_accumulator(stats, LAYER_STATS);
@@ -814,17 +831,18 @@ static PyObject *py_layer_stats_deserialize(PyObject *self, PyObject *data) {
     return accumulator_deserialize(data, LAYER_STATS);
 }
 
-/* layer_stats_scaled(capsule, in_features, scales) -> capsule of the statistics of x * scales */
+/* layer_stats_scaled(capsule, scales) -> capsule of the statistics of x * scales */
 static PyObject *py_layer_stats_scaled(PyObject *self, PyObject *args) {
     PyObject *capsule, *scales_obj;
     swq_layer_stats *stats, *scaled = NULL;
     swq_status status;
-    long long in_features;
+    int64_t in_features;
     buffers set = {0};
     void *scales;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OLO", &capsule, &in_features, &scales_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &scales_obj)) return parse_error();
     if (!(stats = stats_from_capsule(capsule))) return NULL;
+    swq_layer_stats_in_features(stats, &in_features);
     if (!buffers_add(&set, scales_obj, 4, in_features, 0, "scales", &scales)) {
         buffers_release(&set);
         return NULL;
@@ -849,18 +867,19 @@ static PyObject *py_layer_stats_in_features(PyObject *self, PyObject *capsule) {
     return PyLong_FromLongLong((long long)in_features);
 }
 
-/* layer_stats_read(capsule, in_features, gram_out, mean_abs_out, mean_sq_out) -> rows observed */
+/* layer_stats_read(capsule, gram_out, mean_abs_out, mean_sq_out) -> rows observed; the buffers must hold
+ * the statistics' own in_features (squared for gram). */
 static PyObject *py_layer_stats_read(PyObject *self, PyObject *args) {
     PyObject *capsule, *gram_obj, *abs_obj, *sq_obj;
     swq_layer_stats *stats;
     swq_status status = SWQ_OK;
-    long long k;
-    int64_t rows = 0;
+    int64_t k, rows = 0;
     buffers set = {0};
     void *gram, *mean_abs, *mean_sq;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OLOOO", &capsule, &k, &gram_obj, &abs_obj, &sq_obj)) return NULL;
-    if (!(stats = stats_from_capsule(capsule)) || !element_count(k, k)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOO", &capsule, &gram_obj, &abs_obj, &sq_obj)) return parse_error();
+    if (!(stats = stats_from_capsule(capsule))) return NULL;
+    swq_layer_stats_in_features(stats, &k);
     if (!buffers_add(&set, gram_obj, 8, k * k, 1, "gram", &gram) ||
         !buffers_add(&set, abs_obj, 8, k, 1, "mean_abs", &mean_abs) ||
         !buffers_add(&set, sq_obj, 8, k, 1, "mean_sq", &mean_sq)) {
@@ -889,7 +908,7 @@ static PyObject *py_gptq(PyObject *self, PyObject *args) {
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOdii", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &damp,
                           &act_order, &clip_search))
-        return NULL;
+        return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme) || !(stats = stats_from_capsule(stats_obj)) ||
         !(n = element_count(rows, cols)))
         return NULL;
@@ -920,7 +939,7 @@ static PyObject *py_awq(PyObject *self, PyObject *args) {
     (void)self;
     if (!PyArg_ParseTuple(args, "OiLLOOiiiO", &data_obj, &dtype, &rows, &cols, &scheme_tuple, &stats_obj, &grid,
                           &clip_search, &duo_scaling, &scales_obj))
-        return NULL;
+        return parse_error();
     if (!parse_scheme(scheme_tuple, &scheme) || !(stats = stats_from_capsule(stats_obj)) ||
         !(n = element_count(rows, cols)))
         return NULL;
@@ -947,7 +966,7 @@ static PyObject *py_smoothquant_scales(PyObject *self, PyObject *args) {
     buffers set = {0};
     void *act, *w, *out;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOiLLdO", &act_obj, &w_obj, &dtype, &rows, &cols, &alpha, &out_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOiLLdO", &act_obj, &w_obj, &dtype, &rows, &cols, &alpha, &out_obj)) return parse_error();
     if (!(n = element_count(rows, cols))) return NULL;
     if (!buffers_add(&set, act_obj, 4, cols, 0, "act_absmax", &act) ||
         !buffers_add(&set, w_obj, dtype_size(dtype), n, 0, "w", &w) ||
@@ -1008,10 +1027,10 @@ static PyMethodDef methods[] = {
     {"layer_stats_observe", py_layer_stats_observe, METH_VARARGS, "layer_stats_observe(capsule, data, dtype, rows, cols)"},
     {"layer_stats_merge", py_layer_stats_merge, METH_VARARGS, "layer_stats_merge(into, other)"},
     {"layer_stats_in_features", py_layer_stats_in_features, METH_O, "layer_stats_in_features(capsule) -> int"},
-    {"layer_stats_read", py_layer_stats_read, METH_VARARGS, "layer_stats_read(capsule, in_features, gram, mean_abs, mean_sq) -> rows"},
+    {"layer_stats_read", py_layer_stats_read, METH_VARARGS, "layer_stats_read(capsule, gram, mean_abs, mean_sq) -> rows"},
     {"layer_stats_serialize", py_layer_stats_serialize, METH_O, "layer_stats_serialize(capsule) -> bytes"},
     {"layer_stats_deserialize", py_layer_stats_deserialize, METH_O, "layer_stats_deserialize(bytes) -> capsule"},
-    {"layer_stats_scaled", py_layer_stats_scaled, METH_VARARGS, "layer_stats_scaled(capsule, in_features, scales) -> capsule"},
+    {"layer_stats_scaled", py_layer_stats_scaled, METH_VARARGS, "layer_stats_scaled(capsule, scales) -> capsule"},
     {"observer_new", py_observer_new, METH_VARARGS, "observer_new(method, parameter, bits, symmetric, axis, bins)"},
     {"observer_observe", py_observer_observe, METH_VARARGS, "observer_observe(capsule, data, dtype, rows, cols)"},
     {"observer_merge", py_observer_merge, METH_VARARGS, "observer_merge(into, other)"},

@@ -22,6 +22,11 @@ struct _Histogram: Equatable {
         self.counts = counts
     }
 
+    /// Whether `width` can be a histogram's bin width: 0 (nothing but zeros seen) or a normal power of two.
+    static func isValidWidth(_ width: Double) -> Bool {
+        width == 0 || (width.isNormal && width > 0 && width.significand == 1)
+    }
+
     /// Half the covered range: values in `[-threshold, threshold)` have a bin.
     var threshold: Double { binWidth * Double(counts.count / 2) }
 
@@ -58,11 +63,13 @@ struct _Histogram: Equatable {
             counts[bins / 2] += Int64(n)
             return
         }
-        let scale = 1 / binWidth, offset = Double(bins / 2)
+        let scale = 1 / binWidth, offset = Double(bins / 2), last = Double(bins - 1)
         counts.withUnsafeMutableBufferPointer { counts in
             for i in 0..<n {
-                let bin = Int((Double(x[i]) * scale + offset).rounded(.down))
-                counts[Swift.min(Swift.max(bin, 0), bins - 1)] += 1
+                // Clamped in floating point, so that no value (not even one changed by another thread
+                // after the finiteness check, or NaN) can make the conversion trap.
+                let position = (Double(x[i]) * scale + offset).rounded(.down)
+                counts[position >= 0 ? Int(Swift.min(position, last)) : 0] += 1
             }
         }
     }

@@ -45,17 +45,30 @@ extension Observer {
         let minimums = try reader.f32s(channels)
         let maximums = try reader.f32s(channels)
         let histogramCount = try reader.checkedCount(reader.integer(UInt32.self), elementBytes: 8 * (bins + 1))
-        guard histogramCount == 0 || (method.usesHistogram && histogramCount == channels) else {
-            throw reader.corrupt("\(histogramCount) histograms for \(channels) channels")
-        }
         var histograms = [_Histogram]()
         for _ in 0..<histogramCount {
             let width = try reader.f64()
-            guard width >= 0, width.isFinite else { throw reader.corrupt("histogram bin width \(width)") }
-            histograms.append(_Histogram(binWidth: width, counts: try reader.integers(bins, Int64.self)))
+            guard _Histogram.isValidWidth(width) else { throw reader.corrupt("histogram bin width \(width)") }
+            let counts = try reader.integers(bins, Int64.self)
+            // Every count is one of the values seen: none negative, and their sum within the value count,
+            // so that no later sum can overflow.
+            var total: Int64 = 0
+            for c in counts {
+                let (sum, overflow) = total.addingReportingOverflow(c)
+                guard c >= 0, !overflow, sum <= valueCount else { throw reader.corrupt("histogram counts exceed the values seen") }
+                total = sum
+            }
+            histograms.append(_Histogram(binWidth: width, counts: counts))
         }
         try reader.expectEnd()
         guard (valueCount == 0) == (channels == 0) else { throw reader.corrupt("value count and channels disagree") }
+        guard axis >= 0 || channels <= 1 else { throw reader.corrupt("a per-tensor observer with \(channels) channels") }
+        guard !method.usesHistogram || histogramCount == channels, method.usesHistogram || histogramCount == 0 else {
+            throw reader.corrupt("\(histogramCount) histograms for \(channels) channels")
+        }
+        guard zip(minimums, maximums).allSatisfy({ $0.isFinite && $1.isFinite && $0 <= $1 }) else {
+            throw reader.corrupt("ranges must be finite with minimum <= maximum")
+        }
         self.valueCount = Int(valueCount)
         self.minimums = minimums
         self.maximums = maximums

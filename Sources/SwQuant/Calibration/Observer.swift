@@ -90,6 +90,8 @@ public final class Observer {
     /// Adds a batch: updates the statistics, keeps nothing of the data. Throws `.nonFinite` for NaN or
     /// infinity and `.shape` when a per-channel batch has a different channel count than earlier ones.
     public func observe(_ batch: TensorView) throws(QuantError) {
+        let (total, overflow) = valueCount.addingReportingOverflow(batch.count)
+        guard !overflow else { throw QuantError(.overflow, "the observer's value count would overflow") }
         let ranges: [(min: Float, max: Float)]
         switch axis {
         case nil: ranges = [try _tensorRange(batch)]
@@ -122,7 +124,7 @@ public final class Observer {
                 maximums[c] = Swift.max(maximums[c], ranges[c].max)
             }
         }
-        valueCount += batch.count
+        valueCount = total
     }
 
     /// Adds the statistics of another observer with the same configuration, as if this one had seen its
@@ -136,6 +138,8 @@ public final class Observer {
             throw QuantError(.invalidArgument, "moving averages depend on the order of batches and cannot be merged")
         }
         guard other.valueCount > 0 else { return }
+        let (total, overflow) = valueCount.addingReportingOverflow(other.valueCount)
+        guard !overflow else { throw QuantError(.overflow, "the merged value count would overflow") }
         guard valueCount > 0 else {
             (valueCount, minimums, maximums, histograms) = (other.valueCount, other.minimums, other.maximums, other.histograms)
             return
@@ -148,7 +152,7 @@ public final class Observer {
             maximums[c] = Swift.max(maximums[c], other.maximums[c])
         }
         if method.usesHistogram { for c in histograms.indices { histograms[c].merge(other.histograms[c]) } }
-        valueCount += other.valueCount
+        valueCount = total
     }
 
     /// Channels (ranges) the observer reports: 1 per tensor, the rows or columns of its batches per
@@ -216,7 +220,7 @@ extension _Histogram {
         var partials = [_Histogram](repeating: self, count: threads)
         for t in partials.indices { partials[t].clear() }
         partials.withUnsafeMutableBufferPointer { partials in
-            _parallelForThreads(itemCount: plan.itemCount) { thread, items in
+            _parallelForThreads(itemCount: plan.itemCount, threads: threads) { thread, items in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: plan.segmentLength)
                 defer { scratch.deallocate() }
                 for index in items {

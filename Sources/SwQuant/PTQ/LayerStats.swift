@@ -50,6 +50,7 @@ public final class LayerStats {
             throw QuantError(.shape, "the batch has \(batch.cols) columns, the layer \(inFeatures) input features")
         }
         let (rows, k) = (batch.rows, inFeatures)
+        let newRowCount = try Self._addedRows(rowCount, rows)
         var x = [Double](repeating: 0, count: rows * k)
         var finite = true
         x.withUnsafeMutableBufferPointer { x in
@@ -106,7 +107,7 @@ public final class LayerStats {
             }
         }
         }
-        rowCount += rows
+        rowCount = newRowCount
     }
 
     /// Adds another layer's statistics (same `inFeatures`), as if these had seen its batches too.
@@ -114,12 +115,20 @@ public final class LayerStats {
         guard other.inFeatures == inFeatures else {
             throw QuantError(.shape, "statistics of \(other.inFeatures) and \(inFeatures) input features cannot merge")
         }
+        let total = try Self._addedRows(rowCount, other.rowCount)
         for i in gram.indices { gram[i] += other.gram[i] }
         for c in 0..<inFeatures {
             sumAbs[c] += other.sumAbs[c]
             sumSquares[c] += other.sumSquares[c]
         }
-        rowCount += other.rowCount
+        rowCount = total
+    }
+
+    /// `a + b`, or `.overflow` for a row count that no longer fits.
+    static func _addedRows(_ a: Int, _ b: Int) throws(QuantError) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw QuantError(.overflow, "the row count of the statistics would overflow") }
+        return sum
     }
 
     /// The statistics of the inputs scaled channel by channel, `x * diag(scales)` (one finite scale per

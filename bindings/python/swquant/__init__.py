@@ -31,8 +31,8 @@ def cpu_features() -> str:
 
 
 def set_num_threads(count: int) -> None:
-    """Sets the worker thread count; 0 restores the default (SWQUANT_NUM_THREADS, else the core count).
-    Results never depend on it."""
+    """Sets the worker thread count, 0 to 1024; 0 restores the default (SWQUANT_NUM_THREADS, else the core
+    count). Results never depend on it; a call already running keeps the count it started with."""
     _set_num_threads(count)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import as_matrix
-from ._scheme import Scheme
+from ._scheme import Scheme, flag, integer
 from ._tensor import QuantizedTensor
 
 
@@ -25,10 +25,9 @@ class LayerStats:
     """
 
     def __init__(self, in_features: int) -> None:
-        if isinstance(in_features, bool) or not isinstance(in_features, (int, np.integer)):
-            raise TypeError(f"in_features must be an int, got {type(in_features).__name__}")
-        self._handle = _swquant.layer_stats_new(int(in_features))
-        self._in_features = int(in_features)
+        in_features = integer(in_features, "in_features")
+        self._handle = _swquant.layer_stats_new(in_features)
+        self._in_features = in_features
         self._lock = threading.Lock()
 
     @property
@@ -57,7 +56,7 @@ class LayerStats:
         k = self._in_features
         gram, mean_abs, mean_sq = np.empty((k, k)), np.empty(k), np.empty(k)
         with self._lock:
-            count = _swquant.layer_stats_read(self._handle, k, gram, mean_abs, mean_sq)
+            count = _swquant.layer_stats_read(self._handle, gram, mean_abs, mean_sq)
         return gram, mean_abs, mean_sq, count
 
     @property
@@ -89,7 +88,7 @@ class LayerStats:
             raise ValueError(f"scales must have one value per input feature ({self._in_features}), got shape {values.shape}")
         result = LayerStats.__new__(LayerStats)
         with self._lock:
-            result._handle = _swquant.layer_stats_scaled(self._handle, self._in_features, values)
+            result._handle = _swquant.layer_stats_scaled(self._handle, values)
         result._in_features, result._lock = self._in_features, threading.Lock()
         return result
 
@@ -131,7 +130,7 @@ def gptq(w: Any, stats: LayerStats, bits: int = 4, group_size: int | None = 128,
     matrix, code, rows, cols = as_matrix(w, None, "w")
     with stats._lock:
         handle = _swquant.gptq(matrix, code, rows, cols, scheme.native(), stats._handle, float(damp),
-                                int(bool(act_order)), int(bool(clip_search)))
+                                int(flag(act_order, "act_order")), int(flag(clip_search, "clip_search")))
     return QuantizedTensor(handle, tuple(shape))
 
 
@@ -168,7 +167,7 @@ def awq(w: Any, stats: LayerStats | np.ndarray, bits: int = 4, group_size: int |
     scales = np.empty(cols, np.float32)
     with stats._lock:
         handle, alpha = _swquant.awq(matrix, code, rows, cols, scheme.native(), stats._handle, int(grid),
-                                     int(bool(clip_search)), int(bool(duo_scaling)), scales)
+                                     int(flag(clip_search, "clip_search")), int(flag(duo_scaling, "duo_scaling")), scales)
     return QuantizedTensor(handle, tuple(shape)), scales
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import as_matrix
+from ._scheme import flag, integer
 
 METHODS = {"minmax": 0, "ema": 1, "percentile": 2, "mse": 3, "entropy": 4}
 # The option each method takes, and its name as a keyword argument.
@@ -46,13 +47,11 @@ class Observer:
         parameter = float(options.get(OPTIONS.get(method, ""), 0))
         if method in OPTIONS and OPTIONS[method] in options and parameter == 0:
             raise ValueError(f"{OPTIONS[method]} must not be 0")
-        for name, value in (("bits", bits), ("bins", bins)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        bits, bins, symmetric = integer(bits, "bits"), integer(bins, "bins"), flag(symmetric, "symmetric")
+        axis = None if axis is None else integer(axis, "axis")
         if axis is not None and axis not in (0, 1):
             raise ValueError(f"axis must be None, 0 or 1, got {axis!r}")
-        self._handle = _swquant.observer_new(METHODS[method], parameter, int(bits), int(bool(symmetric)),
-                                             -1 if axis is None else int(axis), int(bins))
+        self._handle = _swquant.observer_new(METHODS[method], parameter, bits, int(symmetric), -1 if axis is None else axis, bins)
         self._config = _read_config(self._handle)
         self._lock = threading.Lock()
 
@@ -104,7 +103,8 @@ class Observer:
         with self._lock:
             count = _swquant.observer_channels(self._handle)
             scales, zeros = np.empty(count, np.float32), np.empty(count, np.int32)
-            _swquant.observer_qparams(self._handle, -1 if signed is None else int(bool(signed)), scales, zeros)
+            grid = flag(signed, "signed", optional=True)
+            _swquant.observer_qparams(self._handle, -1 if grid is None else int(grid), scales, zeros)
         if self.axis is None:
             return scales.reshape(()), zeros.reshape(())
         return scales, zeros

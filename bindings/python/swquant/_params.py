@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import F16, as_matrix
-from ._scheme import PER_CHANNEL, PER_GROUP, PER_TENSOR, Scheme
+from ._scheme import PER_CHANNEL, PER_GROUP, PER_TENSOR, Scheme, flag, integer
 
 
 def qparams_from_range(min: float, max: float, bits: int = 8, symmetric: bool = True, *,
@@ -107,7 +107,7 @@ def fake_quantize_grad(x: Any, grad_out: Any, scale: Any, zero_point: Any = None
     grad_scale = np.empty(args.scales.shape, np.float32)
     grad_zero = np.empty(args.scales.shape, np.float32)
     _swquant.fake_quantize_grad(args.matrix, args.code, args.rows, args.cols, args.scheme.native(), args.scales,
-                                args.zeros, grad, grad_x, grad_scale, grad_zero, int(bool(lsq_scaling)))
+                                args.zeros, grad, grad_x, grad_scale, grad_zero, int(flag(lsq_scaling, "lsq_scaling")))
     return grad_x, grad_scale, grad_zero
 
 
@@ -118,6 +118,8 @@ class _FakeQuantArgs:
                  group_size: int | None, dtype: str | None) -> None:
         if axis is not None and group_size is not None:
             raise ValueError("give axis (per channel) or group_size (per group), not both")
+        axis = None if axis is None else integer(axis, "axis")
+        group_size = None if group_size is None else integer(group_size, "group_size")
         self.shape = np.shape(x)
         self.matrix, self.code, self.rows, self.cols = as_matrix(x, dtype, "x")
         self.scales = np.array(scale, dtype=np.float32, order="C")  # ascontiguousarray would make 0-d 1-D
@@ -132,7 +134,8 @@ class _FakeQuantArgs:
                 raise ValueError(f"a scale array of shape {self.scales.shape} needs axis= or group_size=")
             granularity = PER_TENSOR
         symmetric = zero_point is None
-        self.scheme = Scheme(int(bits), symmetric, symmetric if signed is None else bool(signed), granularity,
+        signed = flag(signed, "signed", optional=True)
+        self.scheme = Scheme(integer(bits, "bits"), symmetric, symmetric if signed is None else signed, granularity,
                              int(axis or 0), int(group_size or 0))
         expected = _swquant.qparams_count(self.scheme.native(), self.rows, self.cols)
         if self.scales.size != expected:
@@ -150,4 +153,6 @@ class _FakeQuantArgs:
             rounded = np.empty(values.shape, np.int32)
             _swquant.round_zero_points(self.scheme.native(), values.reshape(-1), rounded.reshape(-1))
             return rounded
+        if zeros.size and (zeros.min() < np.iinfo(np.int32).min or zeros.max() > np.iinfo(np.int32).max):
+            raise ValueError(f"zero_point must lie on the grid, got values in [{zeros.min()}, {zeros.max()}]")
         return np.array(zeros, dtype=np.int32, order="C")

@@ -13,6 +13,23 @@ PER_TENSOR, PER_CHANNEL, PER_GROUP = 0, 1, 2
 UNSIGNED, SIGNED = 0, 1
 
 
+def flag(value: object, name: str, optional: bool = False) -> bool | None:
+    """A boolean option as bool: True, False or a numpy bool (None too when ``optional``); anything else,
+    such as the string "yes", raises TypeError."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def integer(value: object, name: str) -> int:
+    """An integer option (not a bool) as int; anything else raises TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Scheme:
     """A linear quantization scheme (see ``swquant.quantize`` for the meaning of each field)."""
@@ -28,11 +45,10 @@ class Scheme:
     @staticmethod
     def make(bits: int, group_size: int | None, symmetric: bool, *, per_tensor: bool = False, axis: int = 0,
              signed: bool | None = None, scale_dtype: object = "float32") -> "Scheme":
-        for name, value in (("bits", bits), ("axis", axis)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if group_size is not None and (isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer))):
-            raise TypeError(f"group_size must be an int or None, got {type(group_size).__name__}")
+        bits, axis = integer(bits, "bits"), integer(axis, "axis")
+        group_size = None if group_size is None else integer(group_size, "group_size")
+        symmetric, signed = flag(symmetric, "symmetric"), flag(signed, "signed", optional=True)
+        per_tensor = flag(per_tensor, "per_tensor")
         scale_name = np.dtype(scale_dtype).name
         if scale_name not in ("float32", "float16"):
             raise ValueError(f"scale_dtype must be float32 or float16, got {scale_name}")
@@ -42,8 +58,7 @@ class Scheme:
             granularity, group = PER_CHANNEL, 0
         else:
             granularity, group = PER_GROUP, int(group_size)
-        return Scheme(int(bits), bool(symmetric), bool(symmetric) if signed is None else bool(signed),
-                      granularity, int(axis), group, scale_name)
+        return Scheme(bits, symmetric, symmetric if signed is None else signed, granularity, axis, group, scale_name)
 
     def native(self) -> tuple[int, int, int, int, int, int, int]:
         """The 7-tuple of swq_scheme fields."""

@@ -28,7 +28,12 @@ class QuantizedTensor:
                  "_scales", "_zero_points")
 
     def __init__(self, handle: object, shape: tuple[int, ...]) -> None:
+        """Wraps a native tensor (use ``quantize``, ``from_parts`` or ``from_bytes`` to make one); ``shape``
+        must be its [rows, cols], or [cols] for one row."""
         rows, cols, fields, count, stride, nbytes, bpw = _swquant.info(handle)
+        if tuple(shape) not in ((rows, cols), (cols,) if rows == 1 else (rows, cols)):
+            raise ValueError(f"shape {shape} does not match the tensor's [{rows}, {cols}]")
+        shape = tuple(shape)
         self._handle = handle
         self._shape = shape
         self._rows, self._cols = rows, cols
@@ -38,10 +43,9 @@ class QuantizedTensor:
         scales = np.empty(count, dtype=np.float32)
         zero_points = np.empty(count, dtype=np.int32)
         _swquant.qparams(handle, scales, zero_points)
-        self._scales = scales.reshape(qshape)
-        self._zero_points = zero_points.reshape(qshape)
-        self._scales.flags.writeable = False
-        self._zero_points.flags.writeable = False
+        # Read-only views of immutable bytes: no view can re-enable writes, so they cannot drift from the tensor.
+        self._scales = np.frombuffer(scales.tobytes(), np.float32).reshape(qshape)
+        self._zero_points = np.frombuffer(zero_points.tobytes(), np.int32).reshape(qshape)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -143,12 +147,7 @@ class QuantizedTensor:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"expected bytes, got {type(data).__name__}")
         handle = _swquant.qtensor_deserialize(bytes(data))
-        rows, cols = _swquant.info(handle)[:2]
-        if shape is None:
-            shape = (rows, cols)
-        elif tuple(shape) not in ((rows, cols), (cols,) if rows == 1 else (rows, cols)):
-            raise ValueError(f"shape {shape} does not match the tensor's [{rows}, {cols}]")
-        return cls(handle, tuple(shape))
+        return cls(handle, tuple(_swquant.info(handle)[:2]) if shape is None else shape)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_restore, (self.to_bytes(), self._shape))
