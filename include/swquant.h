@@ -2,6 +2,8 @@
  * swquant.h: the stable C contract of libswquant.
  *
  * Conventions
+ *  - A call that would allocate more than the machine's memory for a caller's sizes (or for serialized
+ *    bytes' claims) fails with SWQ_ERR_OUT_OF_MEMORY before allocating or reading anything.
  *  - Every name starts with `swq_` (functions, types) or `SWQ_` (macros, constants).
  *  - Every function that can fail returns a `swq_status`; on failure `swq_last_error()` returns a
  *    message for the calling thread. Nothing in the library exits or aborts on bad input.
@@ -42,6 +44,7 @@ typedef enum swq_status {
     SWQ_ERR_OVERFLOW = 4,         /* a size or a value does not fit its type (e.g. an fp16 scale) */
     SWQ_ERR_NON_FINITE = 5,       /* the input holds NaN or infinity */
     SWQ_ERR_BUFFER_TOO_SMALL = 6, /* a caller buffer's capacity is smaller than needed */
+    SWQ_ERR_OUT_OF_MEMORY = 7,    /* the request needs more memory than the machine has (nothing was allocated) */
     SWQ_STATUS_COUNT
 } swq_status;
 
@@ -374,7 +377,8 @@ swq_status swq_observer_deserialize(const uint8_t *bytes, int64_t size, swq_obse
  *  streamed over batches. Opaque; free with swq_layer_stats_free. Not safe for concurrent calls. */
 typedef struct swq_layer_stats swq_layer_stats;
 
-/** New, empty statistics for inputs of `in_features` channels (1 to 65536). */
+/** New, empty statistics for inputs of `in_features` channels (1 to 65536); SWQ_ERR_OUT_OF_MEMORY when its
+ *  in_features^2 doubles exceed the machine's memory. */
 swq_status swq_layer_stats_new(int64_t in_features, swq_layer_stats **out);
 
 /** Releases statistics. NULL is allowed and ignored. */

@@ -14,6 +14,8 @@ public enum QuantStatus: Int32, Sendable, CaseIterable {
     case nonFinite = 5
     /// A caller buffer is smaller than needed.
     case bufferTooSmall = 6
+    /// The request needs more memory than the machine has; nothing was allocated.
+    case outOfMemory = 7
 }
 
 /// The error every throwing swquant function throws: a status code and a message for people.

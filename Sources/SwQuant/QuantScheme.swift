@@ -106,6 +106,15 @@ public struct QuantScheme: Sendable, Hashable {
         }
     }
 
+    /// Bytes of the packed codes of a `[rows, cols]` tensor: rows of `ceil(cols * bits / 8)` bytes (see
+    /// `QuantizedTensor.packed`). Throws `.overflow` when the size does not fit `Int`.
+    public func packedByteCount(rows: Int, cols: Int) throws(QuantError) -> Int {
+        let (rowBits, overflow) = cols.multipliedReportingOverflow(by: bits)
+        let (total, overflowTotal) = rows.multipliedReportingOverflow(by: overflow ? 0 : (rowBits + 7) / 8)
+        guard !overflow, !overflowTotal else { throw QuantError(.overflow, "[\(rows), \(cols)] at \(bits) bits overflows the address space") }
+        return total
+    }
+
     /// Groups in a row of `cols` elements; the last one is shorter when `size` does not divide `cols`.
     @inlinable
     func groupsPerRow(cols: Int, size: Int) -> Int { (cols + size - 1) / size }

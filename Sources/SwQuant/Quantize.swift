@@ -5,6 +5,7 @@ extension QuantizedTensor {
     /// thread count.
     public init(quantizing source: TensorView, scheme: QuantScheme) throws(QuantError) {
         let scheme = try scheme.validated()
+        try _checkQuantizedMemory(source, scheme)
         let rowStride = _BitPacking.byteCount(count: source.cols, bits: scheme.bits)
         var packed = [UInt8](repeating: 0, count: source.rows * rowStride)
         let params = try packed.withUnsafeMutableBufferPointer { out throws(QuantError) in
@@ -29,6 +30,7 @@ extension QuantizedTensor {
     /// an importance of another length or `.invalidArgument` for a negative or non-finite weight.
     public init(quantizing source: TensorView, scheme: QuantScheme, clipSearchWithImportance importance: [Float]?) throws(QuantError) {
         let scheme = try scheme.validated()
+        try _checkQuantizedMemory(source, scheme)
         guard _ParamLayout(scheme, cols: source.cols).isPerRun else {
             throw QuantError(.invalidArgument, "clip search needs a per-row or per-group scheme")
         }
@@ -61,6 +63,12 @@ extension QuantizedTensor {
         self.init(unchecked: source.rows, cols: source.cols, scheme: scheme, packed: packed,
                   scales: params.map(\.scale), zeroPoints: params.map(\.zeroPoint))
     }
+}
+
+/// Throws `.outOfMemory` unless the quantized form of `source` (codes, parameters) fits in memory.
+func _checkQuantizedMemory(_ source: TensorView, _ scheme: QuantScheme) throws(QuantError) {
+    try _MemoryLimit.check(scheme.packedByteCount(rows: source.rows, cols: source.cols), elementBytes: 1, for: "the packed codes")
+    try _MemoryLimit.check(scheme.qparamCount(rows: source.rows, cols: source.cols), elementBytes: 16, for: "the scales and zero points")
 }
 
 /// Calls `body` with the array's base address, or nil for a nil array.

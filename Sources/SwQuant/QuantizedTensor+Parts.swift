@@ -19,8 +19,7 @@ extension QuantizedTensor {
         let scheme = try scheme.validated()
         _ = try _checkedByteCount(rows: rows, cols: cols, elementBytes: 1)
         let rowStride = _BitPacking.byteCount(count: cols, bits: scheme.bits)
-        let (expectedBytes, overflow) = rows.multipliedReportingOverflow(by: rowStride)
-        guard !overflow, packed.count == expectedBytes else {
+        guard packed.count == (try scheme.packedByteCount(rows: rows, cols: cols)) else {
             throw QuantError(.shape, "packed codes hold \(packed.count) bytes, [\(rows), \(cols)] at \(scheme.bits) bits needs \(rows) x \(rowStride)")
         }
         let count = scheme.qparamCount(rows: rows, cols: cols)

@@ -71,3 +71,20 @@ func _nonFiniteError(_ source: TensorView) -> QuantError {
     }
     return QuantError(.nonFinite, "input holds NaN or infinity")
 }
+
+/// Whether every element of `source` is finite (rows split between threads, one flag each).
+func _allRowsFinite(_ source: TensorView) -> Bool {
+    let threads = _threadCount(itemCount: source.rows)
+    var finite = [Bool](repeating: true, count: threads)
+    finite.withUnsafeMutableBufferPointer { finite in
+        _parallelForThreads(itemCount: source.rows, threads: threads) { thread, rows in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: source.cols)
+            defer { scratch.deallocate() }
+            for row in rows where !_allFinite(source.floats(row: row, start: 0, count: source.cols, scratch: scratch), source.cols) {
+                finite[thread] = false
+                return
+            }
+        }
+    }
+    return !finite.contains(false)
+}

@@ -28,6 +28,7 @@ public func swq_status_name(_ status: swq_status) -> UnsafePointer<CChar>? {
     case SWQ_ERR_OVERFLOW: _cString("SWQ_ERR_OVERFLOW")
     case SWQ_ERR_NON_FINITE: _cString("SWQ_ERR_NON_FINITE")
     case SWQ_ERR_BUFFER_TOO_SMALL: _cString("SWQ_ERR_BUFFER_TOO_SMALL")
+    case SWQ_ERR_OUT_OF_MEMORY: _cString("SWQ_ERR_OUT_OF_MEMORY")
     default: _cString("SWQ_ERR_UNKNOWN")
     }
 }

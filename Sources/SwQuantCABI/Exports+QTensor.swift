@@ -58,6 +58,10 @@ public func swq_qtensor_from_parts(
         guard count == expected else {
             throw QuantError(.shape, "qparam_count is \(count), the scheme needs \(expected) for [\(rows), \(cols)]")
         }
+        let needed = try scheme.packedByteCount(rows: r, cols: c)
+        guard packedCount == needed else {  // checked before anything is read
+            throw QuantError(.shape, "packed_nbytes is \(packedCount), [\(rows), \(cols)] at \(scheme.bits) bits needs \(needed)")
+        }
         let codes = Array(UnsafeBufferPointer(start: try _required(packed, "packed"), count: packedCount))
         let scaleValues = Array(UnsafeBufferPointer(start: try _required(scales, "scales"), count: count))
         let zeros: [Int32]

@@ -2,6 +2,8 @@
 // that the core compiles for aarch64; never linked or run.
 typealias FILE = OpaquePointer
 let _SC_NPROCESSORS_ONLN: Int32 = 84
+let _SC_PHYS_PAGES: Int32 = 85
+let _SC_PAGESIZE: Int32 = 30
 @_extern(c) func getenv(_ name: UnsafePointer<CChar>) -> UnsafeMutablePointer<CChar>?
 @_extern(c) func sysconf(_ name: Int32) -> Int
 @_extern(c) func pow(_ x: Double, _ y: Double) -> Double

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int passed, failed;
 
@@ -578,6 +579,25 @@ static void test_parameter_counts_checked_first(void) {
     CHECK(swq_set_num_threads(5000) == SWQ_ERR_INVALID_ARGUMENT);
 }
 
+/* Sizes that would need more than the machine's memory fail with a status before anything is allocated or
+ * read (the data pointers here hold a few bytes only). */
+static void test_out_of_memory(void) {
+    float x[4] = {0};
+    double gigabytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / (1 << 30);
+    swq_scheme s = scheme(4, 0, SWQ_PER_GROUP, 128);
+    swq_qtensor *t = (swq_qtensor *)1;
+    swq_layer_stats *stats = NULL;
+    swq_observer *observer = NULL;
+    CHECK(swq_quantize(x, SWQ_DTYPE_F32, (int64_t)1 << 20, (int64_t)1 << 21, &s, &t) == SWQ_ERR_OUT_OF_MEMORY && t == NULL);
+    CHECK(strcmp(swq_status_name(SWQ_ERR_OUT_OF_MEMORY), "SWQ_ERR_OUT_OF_MEMORY") == 0);
+    if (gigabytes < 32) { /* 65536^2 doubles are 32 GiB */
+        CHECK(swq_layer_stats_new(65536, &stats) == SWQ_ERR_OUT_OF_MEMORY && stats == NULL);
+    }
+    CHECK(swq_observer_new(SWQ_OBSERVER_PERCENTILE, 0, 8, 1, 1, 16384, &observer) == SWQ_OK);
+    CHECK(swq_observer_observe(observer, x, SWQ_DTYPE_F32, 1, (int64_t)1 << 30) == SWQ_ERR_OUT_OF_MEMORY);
+    swq_observer_free(observer);
+}
+
 /* A learned zero point rounds half to even and clamps to the grid; NaN is refused. */
 static void test_round_zero_points(void) {
     swq_scheme s = scheme(4, 0, SWQ_PER_TENSOR, 0);
@@ -608,6 +628,7 @@ int main(void) {
     test_tensor_from_parts();
     test_round_zero_points();
     test_parameter_counts_checked_first();
+    test_out_of_memory();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

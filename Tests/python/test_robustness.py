@@ -1,6 +1,7 @@
 """Bad sizes, crafted states, races and out-of-range values get errors, never a crash (regressions of the
 crashes found by probing the library as an attacker and a careless caller would)."""
 
+import os
 import struct
 import threading
 import time
@@ -222,3 +223,14 @@ def test_values_that_would_be_silently_wrong_are_refused():
     w[:, 0] = 1e-45  # the smallest denormal: 1 / it is beyond float32
     with pytest.raises(swquant.QuantizationError, match="normal range"):
         swquant.smoothquant_scales(np.ones(8, np.float32), w, alpha=0.0)
+
+
+def test_requests_beyond_memory_raise_memory_error_before_allocating():
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+    if physical < 32 << 30:  # 65536^2 doubles are 32 GiB
+        with pytest.raises(MemoryError, match="input features"):
+            swquant.LayerStats(65536)
+    observer = swquant.Observer("percentile", axis=1, bins=16384)
+    with pytest.raises(MemoryError, match="channels"):
+        observer.observe(np.ones((1, 1 << 24), np.float32))  # 2^24 channels x 16384 bins x 8 bytes: 2 TiB
+    swquant.Observer("percentile", axis=1, bins=16384).observe(np.ones((2, 100), np.float32))  # still usable

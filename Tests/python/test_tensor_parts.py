@@ -103,7 +103,7 @@ def test_mutated_bytes_raise_or_give_a_valid_tensor(data):
 
 
 @pytest.mark.parametrize("change,match", [
-    (dict(packed=np.zeros((7, 149), np.uint8)), "packed codes hold"),
+    (dict(packed=np.zeros((7, 149), np.uint8)), "packed_nbytes"),
     (dict(scales=np.ones((7, 2), np.float32), zero_points=np.ones((7, 2), np.int32)), "qparam_count is 14, the scheme needs 21"),
     (dict(scales=-np.ones((7, 3), np.float32)), "positive"),
     (dict(scales=np.full((7, 3), np.nan, np.float32)), "positive"),

@@ -19,9 +19,15 @@ static PyObject *QuantizationError;
 
 static const char *const CAPSULE_NAME = "swquant.qtensor";
 
-/* Raises QuantizationError(message, status_name) for a failed call and returns NULL. */
+/* Raises QuantizationError(message, status_name) for a failed call (MemoryError for
+ * SWQ_ERR_OUT_OF_MEMORY, as Python raises when memory runs out) and returns NULL. */
 static PyObject *raise_status(swq_status status) {
-    PyObject *args = Py_BuildValue("(ss)", swq_last_error(), swq_status_name(status));
+    PyObject *args;
+    if (status == SWQ_ERR_OUT_OF_MEMORY) {
+        PyErr_SetString(PyExc_MemoryError, swq_last_error());
+        return NULL;
+    }
+    args = Py_BuildValue("(ss)", swq_last_error(), swq_status_name(status));
     if (args) {
         PyErr_SetObject(QuantizationError, args);
         Py_DECREF(args);

@@ -92,6 +92,8 @@ public final class Observer {
     public func observe(_ batch: TensorView) throws(QuantError) {
         let (total, overflow) = valueCount.addingReportingOverflow(batch.count)
         guard !overflow else { throw QuantError(.overflow, "the observer's value count would overflow") }
+        let channels = axis == nil ? 1 : axis == 0 ? batch.rows : batch.cols
+        try _MemoryLimit.check(channels, elementBytes: 16 + (method.usesHistogram ? 8 * bins : 0), for: "\(channels) channels")
         let ranges: [(min: Float, max: Float)]
         switch axis {
         case nil: ranges = [try _tensorRange(batch)]

@@ -33,6 +33,8 @@ struct _Int8Activations {
         let blocksPerRow = (cols + Self.blockLength - 1) / Self.blockLength
         let stored = (blocksPerRow + 1) & ~1
         let blocks = rows * blocksPerRow
+        // Per stored block: 32 codes, 16 lane scales (per pair of blocks, 32 bytes a block), a scale and a sum.
+        try _MemoryLimit.check(rows * stored, elementBytes: 2 * Self.blockLength + 8, for: "the int8 activations")
         var codes = [Int8](repeating: 0, count: rows * stored * Self.blockLength)
         var scales = [Float](repeating: 0, count: blocks)
         var sums = [Int32](repeating: 0, count: blocks)

@@ -131,6 +131,7 @@ struct _RowInt8Activations {
 
     init(_ x: UnsafePointer<Float>, rows: Int, cols: Int, group: Int, groupStride: Int) throws(QuantError) {
         let groups = (cols + group - 1) / group
+        try _MemoryLimit.check(rows * groups, elementBytes: groupStride + 4, for: "the int8 activations")
         codes = [Int8](repeating: 0, count: rows * groups * groupStride)
         scales = [Float](repeating: 1, count: rows)
         groupSums = [Float](repeating: 0, count: rows * groups)

@@ -36,6 +36,8 @@ public func awq(_ weights: TensorView, stats: LayerStats, scheme: QuantScheme, g
     }
     guard stats.rowCount > 0 else { throw QuantError(.shape, "the statistics have not seen any data") }
     guard (1...1000).contains(grid) else { throw QuantError(.invalidArgument, "grid must be between 1 and 1000, got \(grid)") }
+    try _MemoryLimit.check(k * k, elementBytes: 2 * 8, for: "AWQ's Gram matrix and its factor")
+    try _MemoryLimit.check(n * k, elementBytes: 3 * 8, for: "AWQ's float64 weights and candidates")
     let original = try QuantizedTensor._float64Rows(weights)
     let meanAbs = stats.meanAbs, gram = stats.gram
     let weightMeans = duoScaling ? _normalizedWeightMeans(original, n, k, runLength: _ParamLayout(try scheme.validated(), cols: k).runLength) : nil

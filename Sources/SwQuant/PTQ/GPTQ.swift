@@ -24,6 +24,8 @@ extension QuantizedTensor {
         let layout = _ParamLayout(scheme, cols: k)
         guard !layout.isPerColumn else { throw QuantError(.invalidArgument, "GPTQ needs per-tensor, per-row or per-group parameters") }
 
+        try _MemoryLimit.check(k * k, elementBytes: 3 * 8, for: "GPTQ's Hessian and its inverse factor")
+        try _MemoryLimit.check(n * k, elementBytes: 8 + 4, for: "GPTQ's float64 weights and their quantized values")
         // The Hessian, its dead inputs, the column order and the upper Cholesky factor of its inverse.
         var h = stats.gram
         let dead = (0..<k).map { h[$0 * k + $0] == 0 }

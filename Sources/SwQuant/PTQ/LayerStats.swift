@@ -31,6 +31,7 @@ public final class LayerStats {
         guard (1...Self.maxInFeatures).contains(inFeatures) else {
             throw QuantError(.invalidArgument, "in_features must be between 1 and \(Self.maxInFeatures), got \(inFeatures)")
         }
+        try _MemoryLimit.check(inFeatures * inFeatures, elementBytes: 8, for: "statistics of \(inFeatures) input features")
         self.inFeatures = inFeatures
         gram = [Double](repeating: 0, count: inFeatures * inFeatures)
         sumAbs = [Double](repeating: 0, count: inFeatures)
@@ -43,37 +44,63 @@ public final class LayerStats {
     /// Per input channel, the mean of `x²` (zeros before any data).
     public var meanSquare: [Double] { sumSquares.map { rowCount == 0 ? 0 : $0 / Double(rowCount) } }
 
+    /// Rows of a batch converted to float64 at a time: the batch streams through this much memory.
+    static let blockBytes = 8 << 20
+
     /// Adds a batch of `[rows, inFeatures]` inputs. Throws `.shape` for another column count and
-    /// `.nonFinite` for NaN or infinity (the statistics are then unchanged).
+    /// `.nonFinite` for NaN or infinity (the statistics are then unchanged). The batch streams through
+    /// float64 blocks of at most `blockBytes`, whatever its size.
     public func observe(_ batch: TensorView) throws(QuantError) {
         guard batch.cols == inFeatures else {
             throw QuantError(.shape, "the batch has \(batch.cols) columns, the layer \(inFeatures) input features")
         }
         let (rows, k) = (batch.rows, inFeatures)
         let newRowCount = try Self._addedRows(rowCount, rows)
-        var x = [Double](repeating: 0, count: rows * k)
-        var finite = true
-        x.withUnsafeMutableBufferPointer { x in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k)
-            defer { scratch.deallocate() }
-            for row in 0..<rows {
-                let values = batch.floats(row: row, start: 0, count: k, scratch: scratch)
-                finite = finite && _allFinite(values, k)
-                for c in 0..<k { x[row * k + c] = Double(values[c]) }
+        guard _allRowsFinite(batch) else { throw _nonFiniteError(batch) }
+        let blockRows = Swift.min(rows, Swift.max(1, Self.blockBytes / (8 * k)))
+        let x = UnsafeMutablePointer<Double>.allocate(capacity: blockRows * k)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k)
+        defer { x.deallocate(); scratch.deallocate() }
+        // Per channel, the sums of |x| and x² over the batch's rows in order, added to the totals at the end.
+        var absolute = [Double](repeating: 0, count: k), squares = [Double](repeating: 0, count: k)
+        for start in stride(from: 0, to: rows, by: blockRows) {
+            let count = Swift.min(blockRows, rows - start)
+            for r in 0..<count {
+                let values = batch.floats(row: start + r, start: 0, count: k, scratch: scratch)
+                for c in 0..<k { x[r * k + c] = Double(values[c]) }
+            }
+            addGram(x, rows: count)
+            for c in 0..<k {
+                for r in 0..<count {
+                    let v = x[r * k + c]
+                    absolute[c] += Swift.abs(v)
+                    squares[c] += v * v
+                }
             }
         }
-        guard finite else { throw _nonFiniteError(batch) }
-        let tile = 64, tiles = (k + tile - 1) / tile
-        // Upper-triangle tiles (i <= j), each summed over all rows in order by one thread.
+        gram.withUnsafeMutableBufferPointer { gram in
+            // Mirror the upper triangle's new values into the lower one.
+            for i in 0..<k { for j in (i + 1)..<Swift.max(i + 1, k) { gram[j * k + i] = gram[i * k + j] } }
+        }
+        for c in 0..<k {
+            sumAbs[c] += absolute[c]
+            sumSquares[c] += squares[c]
+        }
+        rowCount = newRowCount
+    }
+
+    /// Adds `XᵀX` of `rows` float64 rows to the upper triangle of `gram`, in tiles of 64 x 64 (i <= j),
+    /// each summed over the rows in order by one thread.
+    private func addGram(_ x: UnsafePointer<Double>, rows: Int) {
+        let k = inFeatures, tile = 64, tiles = (k + tile - 1) / tile
         let pairs = (0..<tiles).flatMap { i in (i..<tiles).map { (i, $0) } }
         gram.withUnsafeMutableBufferPointer { gram in
-        x.withUnsafeBufferPointer { x in
             _parallelForRanges(itemCount: pairs.count) { range in
                 for index in range {
                     let (ti, tj) = pairs[index]
                     let rowsI = (ti * tile)..<Swift.min((ti + 1) * tile, k), colsJ = (tj * tile)..<Swift.min((tj + 1) * tile, k)
                     for r in 0..<rows {
-                        let xr = x.baseAddress! + r * k
+                        let xr = x + r * k
                         for i in rowsI {
                             let xi = xr[i]
                             if xi == 0 { continue }
@@ -93,21 +120,7 @@ public final class LayerStats {
                     }
                 }
             }
-            // Mirror the upper triangle's new values into the lower one.
-            for i in 0..<k { for j in (i + 1)..<Swift.max(i + 1, k) { gram[j * k + i] = gram[i * k + j] } }
-            for c in 0..<k {
-                var absolute = 0.0, squares = 0.0
-                for r in 0..<rows {
-                    let v = x[r * k + c]
-                    absolute += Swift.abs(v)
-                    squares += v * v
-                }
-                sumAbs[c] += absolute
-                sumSquares[c] += squares
-            }
         }
-        }
-        rowCount = newRowCount
     }
 
     /// Adds another layer's statistics (same `inFeatures`), as if these had seen its batches too.

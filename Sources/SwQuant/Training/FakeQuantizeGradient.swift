@@ -32,6 +32,10 @@ public func fakeQuantizeGradient(
 ) throws(QuantError) -> FakeQuantizeGradients {
     let scheme = try scheme.validated()
     try _checkParams(params, scheme: scheme, rows: source.rows, cols: source.cols)
+    if _ParamLayout(scheme, cols: source.cols).isPerColumn {
+        try _MemoryLimit.check((source.rows + _GradientSweep.columnBlock - 1) / _GradientSweep.columnBlock * source.cols,
+                               elementBytes: 16, for: "the per-column gradient partials")
+    }
     let sweep = _GradientSweep(source: source, gradOutput: gradOutput, gradInput: gradInput, scheme: scheme)
     defer { sweep.deallocate() }
     params.withUnsafeBufferPointer { params in
