@@ -11,7 +11,7 @@ struct _ParamLayout {
         case .perTensor: (runLength, perTensor, isPerColumn) = (cols, true, false)
         case .perChannel(axis: 0): (runLength, perTensor, isPerColumn) = (cols, false, false)
         case .perChannel: (runLength, perTensor, isPerColumn) = (cols, false, true)
-        case .perGroup(let size): (runLength, perTensor, isPerColumn) = (size, false, false)
+        case .perGroup(let size): (runLength, perTensor, isPerColumn) = (Swift.min(size, cols), false, false)  // a group past the row's end is the row
         }
         runsPerRow = (cols + runLength - 1) / runLength
     }

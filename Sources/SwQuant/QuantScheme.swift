@@ -117,5 +117,5 @@ public struct QuantScheme: Sendable, Hashable {
 
     /// Groups in a row of `cols` elements; the last one is shorter when `size` does not divide `cols`.
     @inlinable
-    func groupsPerRow(cols: Int, size: Int) -> Int { (cols + size - 1) / size }
+    func groupsPerRow(cols: Int, size: Int) -> Int { cols / size + (cols % size == 0 ? 0 : 1) }  // no overflow for any size
 }

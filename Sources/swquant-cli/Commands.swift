@@ -99,30 +99,52 @@ func runMatmulBench(_ weights: DemoWeights) throws {
     try ThreadSettings.setCount(0)
 }
 
-/// Quantizes a raw float32 file and writes the packed codes, scales and zero points as raw files.
+/// Quantizes a raw float32 file and writes the packed codes, scales and zero points as raw files. Every
+/// argument is checked, the input must hold exactly ROWS x COLS values, and the outputs appear whole or not
+/// at all: each is written to a temporary file, and all three are renamed once every write succeeded.
 func runQuantizeFile(_ args: [String]) throws {
     guard args.count == 7, let rows = Int(args[1]), let cols = Int(args[2]), let bits = Int(args[3]),
           let group = Int(args[4]), let symmetric = Int(args[5]) else {
         throw QuantError(.invalidArgument, "quantize-file IN ROWS COLS BITS GROUP SYMMETRIC OUT\n\(usage)")
     }
+    guard rows > 0, cols > 0, !rows.multipliedReportingOverflow(by: cols).overflow else {
+        throw QuantError(.shape, "ROWS and COLS must be positive and their product must fit, got \(rows) x \(cols)")
+    }
+    guard symmetric == 0 || symmetric == 1 else { throw QuantError(.invalidArgument, "SYMMETRIC must be 0 or 1, got \(symmetric)") }
     let granularity: Granularity = group > 0 ? .perGroup(size: group) : group == 0 ? .perChannel(axis: 0) : .perTensor
     let values: [Float] = try readRaw(args[0], count: rows * cols)
     let tensor = try QuantizedTensor(quantizing: values, rows: rows, cols: cols,
-                                     scheme: QuantScheme(bits: bits, symmetric: symmetric != 0, granularity: granularity))
-    try writeRaw(tensor.packed, to: args[6] + ".packed")
-    try writeRaw(tensor.scales, to: args[6] + ".scales")
-    try writeRaw(tensor.zeroPoints, to: args[6] + ".zeros")
+                                     scheme: QuantScheme(bits: bits, symmetric: symmetric == 1, granularity: granularity))
+    let outputs = [".packed", ".scales", ".zeros"].map { args[6] + $0 }
+    do {
+        try writeRaw(tensor.packed, to: outputs[0] + ".tmp")
+        try writeRaw(tensor.scales, to: outputs[1] + ".tmp")
+        try writeRaw(tensor.zeroPoints, to: outputs[2] + ".tmp")
+    } catch {
+        for path in outputs { remove(path + ".tmp") }
+        throw error
+    }
+    for path in outputs where rename(path + ".tmp", path) != 0 {
+        throw QuantError(.invalidArgument, "cannot rename \(path).tmp to \(path)")
+    }
 }
 
+/// Exactly `count` values of `T` from a file that holds that many and no more, its size checked before
+/// anything is allocated.
 func readRaw<T>(_ path: String, count: Int) throws -> [T] {
     guard let file = fopen(path, "rb") else { throw QuantError(.invalidArgument, "cannot open \(path)") }
     defer { fclose(file) }
+    let (expected, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+    guard fseek(file, 0, SEEK_END) == 0, case let size = ftell(file), size >= 0, fseek(file, 0, SEEK_SET) == 0 else {
+        throw QuantError(.invalidArgument, "cannot read the size of \(path)")
+    }
+    guard !overflow, size == expected else {
+        throw QuantError(.shape, "\(path) holds \(size) bytes, \(count) values of \(MemoryLayout<T>.stride) bytes are \(overflow ? "too many" : String(expected))")
+    }
     let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
         initialized = fread(buffer.baseAddress, MemoryLayout<T>.stride, count, file)
     }
-    guard values.count == count else {
-        throw QuantError(.shape, "\(path) holds \(values.count) values, \(count) expected")
-    }
+    guard values.count == count else { throw QuantError(.shape, "\(path): read \(values.count) of \(count) values") }
     return values
 }
 

@@ -96,3 +96,29 @@ def test_python_and_swift_agree(bits, group, symmetric, tmp_path):
     assert py[0] == swift[0]
     np.testing.assert_array_equal(py[1], swift[1])
     np.testing.assert_array_equal(py[2], swift[2])
+
+
+@pytest.mark.parametrize("rows,cols,group,symmetric,size,match", [
+    ("-1", "8", "4", "0", 32, "positive"),
+    ("4294967296", "4294967296", "4", "0", 32, "positive"),
+    ("100000000", "1", "0", "0", 4096, "holds 4096 bytes"),
+    ("2", "4", "4", "7", 32, "SYMMETRIC"),
+    ("2", "4", "4", "0", 36, "holds 36 bytes"),
+    ("2", "4", "9223372036854775807", "0", 32, None),
+])
+def test_quantize_file_refuses_bad_arguments_and_writes_nothing(rows, cols, group, symmetric, size, match, tmp_path):
+    """Bad shapes, sizes and options end the command with an error (never a trap), and no output file is
+    left behind, not even a partial one."""
+    cli = os.environ.get("SWQUANT_CLI")
+    if not cli:
+        pytest.skip("SWQUANT_CLI is not set: Tests/run_all.sh builds swquant-cli and sets it")
+    source = tmp_path / "w.f32"
+    source.write_bytes(np.linspace(-1, 1, size // 4, dtype=np.float32).tobytes())
+    result = subprocess.run([cli, "quantize-file", str(source), rows, cols, "4", group, symmetric, str(tmp_path / "q")],
+                            capture_output=True, text=True)
+    if match is None:  # a group larger than the row is one group per row: a valid request
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert match in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.f32"]

@@ -1,0 +1,78 @@
+// libFuzzer target for every deserializer of the core: the bytes go to the one named by the environment
+// variable SWQUANT_FUZZ_TARGET (observer, layer_stats or qtensor). Bytes that are refused must throw;
+// bytes that are accepted must give a state that every later call works on without trapping, and that
+// serializes back to bytes the deserializer accepts again. Built with the core's sources by run.sh.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum FuzzTarget: String {
+    case observer, layerStats = "layer_stats", qtensor
+    static let current: FuzzTarget = {
+        guard let name = getenv("SWQUANT_FUZZ_TARGET"), let target = FuzzTarget(rawValue: String(cString: name)) else {
+            fatalError("set SWQUANT_FUZZ_TARGET to observer, layer_stats or qtensor")
+        }
+        return target
+    }()
+}
+
+/// `rows x cols` float32 values: a ramp with a sign change and one large value.
+func batch(_ rows: Int, _ cols: Int) -> [Float] {
+    (0..<(rows * cols)).map { i in i == 1 ? 1e6 : Float(i % 7) - 3 }
+}
+
+func view(_ values: [Float], _ rows: Int, _ cols: Int, _ body: (TensorView) throws(QuantError) -> Void) {
+    values.withUnsafeBufferPointer { buffer in
+        guard let v = try? TensorView(buffer, rows: rows, cols: cols) else { return }
+        try? body(v)
+    }
+}
+
+func useObserver(_ observer: Observer) {
+    let channels = Swift.max(observer.channelCount, 1)
+    let (rows, cols) = observer.axis == 0 ? (channels, 5) : observer.axis == 1 ? (3, channels) : (2, 9)
+    _ = try? observer.ranges()
+    _ = try? observer.qparams()
+    view(batch(rows, cols), rows, cols) { (v) throws(QuantError) in try observer.observe(v) }
+    _ = try? observer.ranges()
+    if let copy = try? Observer(serialized: observer.serialized()) {
+        try? observer.merge(copy)
+        _ = try? observer.qparams(grid: .unsigned)
+    } else {
+        fatalError("an accepted observer's own bytes were refused")
+    }
+}
+
+func useLayerStats(_ stats: LayerStats) {
+    let k = stats.inFeatures
+    _ = (stats.meanAbs, stats.meanSquare)
+    view(batch(2, k), 2, k) { (v) throws(QuantError) in try stats.observe(v) }
+    _ = try? stats.scaled(by: [Float](repeating: 0.5, count: k))
+    guard let copy = try? LayerStats(serialized: stats.serialized()) else {
+        fatalError("accepted statistics' own bytes were refused")
+    }
+    try? stats.merge(copy)
+}
+
+func useTensor(_ tensor: QuantizedTensor) {
+    _ = tensor.dequantize()
+    guard let copy = try? QuantizedTensor(serialized: tensor.serialized()), copy.packed == tensor.packed else {
+        fatalError("an accepted tensor's own bytes were refused or changed")
+    }
+    let x = batch(2, tensor.cols)
+    for path in [MatmulPath.weightOnly, .dynamicInt8, .dynamicInt8PerRow] where tensor.supports(path) {
+        _ = try? tensor.matmul(x, batch: 2, path: path)
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    switch FuzzTarget.current {
+    case .observer: if let observer = try? Observer(serialized: bytes) { useObserver(observer) }
+    case .layerStats: if let stats = try? LayerStats(serialized: bytes) { useLayerStats(stats) }
+    case .qtensor: if let tensor = try? QuantizedTensor(serialized: bytes) { useTensor(tensor) }
+    }
+    return 0
+}
