@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of swquant: Swift (swift test, also under AddressSanitizer with the AVX tiers), the
 # arm64 check, C (ctest under ASan+UBSan, exports, C++ header), Python (pytest with hypothesis, under each
-# kernel tier), the snippets of README.md and docs/, and the examples with a one-chunk run of the SmolLM2
-# PTQ harness.
+# kernel tier), the snippets of README.md and docs/, a libFuzzer run of every deserializer, and the
+# examples with a one-chunk run of the SmolLM2 PTQ harness.
 #
 # Needs Swift 6.3, a C/C++ compiler and python3 (3.11+). The Python side runs in a virtual environment
 # that this script creates in .venv-test/ (listed in .gitignore), with cmake, ninja, scikit-build-core,
@@ -45,6 +45,8 @@ pip install --no-build-isolation --force-reinstall --no-deps .
 swift build --quiet -c release --product swquant-cli
 export SWQUANT_CLI="$(swift build -c release --show-bin-path)/swquant-cli"
 "$python" -m pytest -q Tests/python
+echo "== Fuzzing every deserializer (20,000 inputs each here; 10^6 each is the full run)"
+PYTHON="$python" bash Tests/fuzz/run.sh 20000
 for isa in scalar simd avx2; do
   echo "== Python matmul tests with the kernel tier capped at $isa"
   SWQUANT_ISA=$isa "$python" -m pytest -q Tests/python/test_matmul.py

@@ -43,10 +43,22 @@ extension QuantScheme {
         }
         var scale = width == 0 ? 1 : Swift.max(Float(width), Float.leastNormalMagnitude)
         if scaleStorage == .float16 { scale = try Self._roundUpToFloat16(scale) }
-        if symmetric { return QuantParams(scale: scale, zeroPoint: symmetricZeroPoint) }
-        let low = Swift.min(min, 0)
-        let shift = Int32((low / scale).rounded(.toNearestOrEven))
-        return QuantParams(scale: scale, zeroPoint: Swift.min(Swift.max(qmin - shift, qmin), qmax))
+        while true {
+            let zero = symmetric ? symmetricZeroPoint : _affineZeroPoint(min: min, scale: scale)
+            // Near ±FLT_MAX the end codes times the rounded scale can overflow: step the scale down until
+            // every code dequantizes to a finite value (a no-op for every other range).
+            if (Float(qmax - zero) * scale).isFinite && (Float(qmin - zero) * scale).isFinite {
+                return QuantParams(scale: scale, zeroPoint: zero)
+            }
+            scale = scale.nextDown
+        }
+    }
+
+    /// The affine zero point for a range starting at `min` (widened to contain 0), on the grid.
+    @inline(__always)
+    func _affineZeroPoint(min: Float, scale: Float) -> Int32 {
+        let shift = Int32((Swift.min(min, 0) / scale).rounded(.toNearestOrEven))
+        return Swift.min(Swift.max(qmin - shift, qmin), qmax)
     }
 
     /// The smallest float16 value not below `scale`, as a Float.

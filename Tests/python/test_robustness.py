@@ -234,3 +234,16 @@ def test_requests_beyond_memory_raise_memory_error_before_allocating():
     with pytest.raises(MemoryError, match="channels"):
         observer.observe(np.ones((1, 1 << 24), np.float32))  # 2^24 channels x 16384 bins x 8 bytes: 2 TiB
     swquant.Observer("percentile", axis=1, bins=16384).observe(np.ones((2, 100), np.float32))  # still usable
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8])
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("group_size", [None, 2])
+def test_values_near_float_max_dequantize_to_finite_values(bits, symmetric, group_size):
+    """The end codes times a rounded scale could overflow to infinity: the scale steps down instead."""
+    top = np.finfo(np.float32).max
+    x = np.float32([[top, -top, 1, 0], [top, top * 0.99, -3, 2]])
+    q = swquant.quantize(x, bits=bits, symmetric=symmetric, group_size=group_size)
+    restored = q.dequantize()
+    assert np.isfinite(restored).all()
+    assert abs(float(restored[0, 0]) - float(top)) <= 1.001 * float(q.scales.max())  # within about a step of the top
