@@ -247,3 +247,15 @@ def test_values_near_float_max_dequantize_to_finite_values(bits, symmetric, grou
     restored = q.dequantize()
     assert np.isfinite(restored).all()
     assert abs(float(restored[0, 0]) - float(top)) <= 1.001 * float(q.scales.max())  # within about a step of the top
+
+
+@pytest.mark.parametrize("use", [
+    lambda: swquant.Observer.__new__(swquant.Observer).observe(np.ones(4, np.float32)),
+    lambda: swquant.Observer.__new__(swquant.Observer).range(),
+    lambda: swquant.LayerStats.__new__(swquant.LayerStats).gram,
+    lambda: swquant.QuantizedTensor.__new__(swquant.QuantizedTensor).dequantize(),
+    lambda: swquant.matmul(np.ones((1, 4), np.float32), swquant.QuantizedTensor.__new__(swquant.QuantizedTensor)),
+])
+def test_uninitialised_objects_raise_type_error(use):
+    with pytest.raises(TypeError, match="never initialised"):
+        use()

@@ -9,11 +9,12 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import as_matrix
+from ._native import NativeObject
 from ._scheme import Scheme, flag, integer
 from ._tensor import QuantizedTensor
 
 
-class LayerStats:
+class LayerStats(NativeObject):
     """Streams over batches of a linear layer's inputs ([tokens, in_features]) and keeps ``X^T X`` (GPTQ's
     Hessian), and per input channel the means of ``|x|`` (AWQ, SmoothQuant) and ``x^2`` (importance
     weights). Memory is fixed (``in_features^2`` doubles); sums run in float64 in a fixed order.

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import as_matrix
+from ._native import NativeObject
 from ._scheme import flag, integer
 
 METHODS = {"minmax": 0, "ema": 1, "percentile": 2, "mse": 3, "entropy": 4}
@@ -16,7 +17,7 @@ METHODS = {"minmax": 0, "ema": 1, "percentile": 2, "mse": 3, "entropy": 4}
 OPTIONS = {"ema": "momentum", "percentile": "percentile", "entropy": "quantized_bins"}
 
 
-class Observer:
+class Observer(NativeObject):
     """Streams over batches, keeps statistics (never the batches), and chooses a quantization range.
 
     Args:

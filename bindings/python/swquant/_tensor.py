@@ -8,10 +8,11 @@ import numpy as np
 
 from . import _swquant
 from ._arrays import as_matrix, output_code
+from ._native import NativeObject
 from ._scheme import PER_CHANNEL, PER_GROUP, PER_TENSOR, Scheme
 
 
-class QuantizedTensor:
+class QuantizedTensor(NativeObject):
     """Packed integer codes with their scales and zero points, owned by the native library.
 
     Immutable; safe to share between threads. Created by ``swquant.quantize`` (and ``gptq``, ``awq``),
