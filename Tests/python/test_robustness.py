@@ -48,7 +48,14 @@ def test_results_survive_thread_count_changes_during_every_call():
         q = swquant.quantize(w, bits=4, group_size=64, clip_search=True)
         outputs += [q.dequantize(), swquant.matmul(x, q), swquant.matmul(x, q, path="int8_row")]
         outputs.append(swquant.gptq(w, stats, bits=4, group_size=64).dequantize())
+        outputs.append(swquant.awq(w, stats, bits=4, group_size=64, grid=4)[0].dequantize())
         outputs.append(swquant.fake_quantize_grad(w, w, 0.05, bits=4)[1])
+        outputs.append(swquant.fake_quantize(x, 0.1, bits=6))
+        fresh = swquant.LayerStats(300)
+        fresh.observe(x)
+        outputs.append(fresh.gram)
+        outputs.append(swquant.matmul_static_int8(np.full((3, 300), 7, np.uint8), 0.1, 128,
+                                                  swquant.quantize(w, bits=8, group_size=None, symmetric=True)))
         return outputs
 
     expected = run_all()
