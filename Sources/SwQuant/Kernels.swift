@@ -111,10 +111,12 @@ func _quantizeSpan(
 /// The code of `x` as a float, `clamp(roundHalfEven(x / scale) + zero, low, high)`: the one scalar
 /// formula of quantization, which the span kernels vectorize and the searches of PTQ evaluate. Clamping
 /// `x / scale` to the integer bounds `[low - zero, high - zero]` before rounding equals rounding before
-/// clamping, and keeps the value small.
+/// clamping, and keeps the value small. NaN (a value another thread changed after the finiteness check)
+/// clamps to `high`, so no conversion of the code can trap.
 @inline(__always)
 func _gridCode(_ x: Float, _ scale: Float, _ zero: Float, _ low: Float, _ high: Float) -> Float {
-    Swift.max(Swift.min(x / scale, high - zero), low - zero).rounded(.toNearestOrEven) + zero
+    let t = x / scale
+    return (t < high - zero ? (t > low - zero ? t : low - zero) : high - zero).rounded(.toNearestOrEven) + zero
 }
 
 /// `_gridCode` as the code's low byte (its two's complement on a signed grid).

@@ -78,6 +78,16 @@ import Testing
         #expect(throws: QuantError.self) { _ = try reader.u8() }
     }
 
+    /// The scalar formulas convert no NaN: a value that another thread turned into NaN after the
+    /// finiteness check gives an end code instead of a trap.
+    @Test func scalarCodesOfNaNAreEndCodes() {
+        #expect(_gridCode(.nan, 0.5, 8, 0, 15) == 15)
+        #expect(_quantizeScalar(.nan, 0.5, 8, 0, 15) == 15)
+        #expect(_int8ActivationCode(.nan, scale: 0.1) == 127)
+        #expect(_gridCode(-100, 0.5, 8, 0, 15) == 0 && _gridCode(1.24, 0.5, 8, 0, 15) == 10)
+        #expect(_int8ActivationCode(-1e9, scale: 0.1) == -127 && _int8ActivationCode(0.25, scale: 0.1) == 2)
+    }
+
     @Test func learnedZeroPointsRoundHalfEvenAndClamp() throws {
         let unsigned = QuantScheme(bits: 4, symmetric: false)
         #expect(try [2.5, 3.5, -0.6, 15.5, 7.49].map { try unsigned.zeroPoint(rounding: $0) } == [2, 4, 0, 15, 7])

@@ -102,8 +102,10 @@ func _int8ActivationScale(low: Float, high: Float) -> Float {
     return amax == 0 ? 1 : Swift.max(amax / 127, Float.leastNormalMagnitude)
 }
 
-/// The int8 code of an activation: `roundHalfEven(x / scale)` clamped to `[-127, 127]`.
+/// The int8 code of an activation: `roundHalfEven(x / scale)` clamped to `[-127, 127]`; NaN (a value
+/// another thread changed after the finiteness check) gives 127 rather than a trapping conversion.
 @inline(__always)
 func _int8ActivationCode(_ x: Float, scale: Float) -> Int8 {
-    Int8(Swift.max(Swift.min((x / scale).rounded(.toNearestOrEven), 127), -127))
+    let t = (x / scale).rounded(.toNearestOrEven)
+    return Int8(t < 127 ? (t > -127 ? t : -127) : 127)
 }
