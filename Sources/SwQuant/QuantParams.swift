@@ -57,7 +57,8 @@ extension QuantScheme {
     /// The affine zero point for a range starting at `min` (widened to contain 0), on the grid.
     @inline(__always)
     func _affineZeroPoint(min: Float, scale: Float) -> Int32 {
-        let shift = Int32(Swift.max((Swift.min(min, 0) / scale).rounded(.toNearestOrEven), -Float(1 << 24)))  // never below -256 for a valid scale
+        // Within [-2^(bits), 0] for the scales `_qparams` makes; clamped so that no conversion can trap.
+        let shift = Int32(Swift.max((Swift.min(min, 0) / scale).rounded(.toNearestOrEven), -Float(1 << 24)))
         return Swift.min(Swift.max(qmin - shift, qmin), qmax)
     }
 

@@ -110,8 +110,9 @@ public struct QuantScheme: Sendable, Hashable {
     /// `QuantizedTensor.packed`). Throws `.overflow` when the size does not fit `Int`.
     public func packedByteCount(rows: Int, cols: Int) throws(QuantError) -> Int {
         let (rowBits, overflow) = cols.multipliedReportingOverflow(by: bits)
-        let (total, overflowTotal) = rows.multipliedReportingOverflow(by: overflow ? 0 : (rowBits + 7) / 8)
-        guard !overflow, !overflowTotal else { throw QuantError(.overflow, "[\(rows), \(cols)] at \(bits) bits overflows the address space") }
+        guard !overflow else { throw QuantError(.overflow, "[\(rows), \(cols)] at \(bits) bits overflows the address space") }
+        let (total, overflowTotal) = rows.multipliedReportingOverflow(by: rowBits / 8 + (rowBits % 8 == 0 ? 0 : 1))
+        guard !overflowTotal else { throw QuantError(.overflow, "[\(rows), \(cols)] at \(bits) bits overflows the address space") }
         return total
     }
 

@@ -19,14 +19,17 @@ extension QuantizedTensor {
         let scheme = try scheme.validated()
         _ = try _checkedByteCount(rows: rows, cols: cols, elementBytes: 1)
         let rowStride = _BitPacking.byteCount(count: cols, bits: scheme.bits)
-        guard packed.count == (try scheme.packedByteCount(rows: rows, cols: cols)) else {
-            throw QuantError(.shape, "packed codes hold \(packed.count) bytes, [\(rows), \(cols)] at \(scheme.bits) bits needs \(rows) x \(rowStride)")
+        let needed = try scheme.packedByteCount(rows: rows, cols: cols)
+        guard packed.count == needed else {
+            throw QuantError(.shape, "packed codes hold \(packed.count) bytes, [\(rows), \(cols)] at \(scheme.bits) bits needs \(needed)")
         }
-        let count = scheme.qparamCount(rows: rows, cols: cols)
-        guard scales.count == count, zeroPoints.count == count else {
-            throw QuantError(.shape, "\(scales.count) scales and \(zeroPoints.count) zero points, the scheme needs \(count) of each")
+        guard scales.count == zeroPoints.count else {
+            throw QuantError(.shape, "\(scales.count) scales and \(zeroPoints.count) zero points: one of each per pair")
         }
-        try Self._checkParts(scheme: scheme, scales: scales, zeroPoints: zeroPoints)
+        // The checks every parameter pair gets (count, finite positive scale, zero point on the grid), then
+        // what stored parts must also satisfy.
+        try _checkParams(zip(scales, zeroPoints).map(QuantParams.init), scheme: scheme, rows: rows, cols: cols)
+        try Self._checkStoredForm(scheme: scheme, scales: scales, zeroPoints: zeroPoints)
         let usedBits = (cols * scheme.bits) % 8
         if usedBits != 0 {
             for row in 0..<rows where packed[row * rowStride + rowStride - 1] >> usedBits != 0 {
@@ -36,25 +39,14 @@ extension QuantizedTensor {
         self.init(unchecked: rows, cols: cols, scheme: scheme, packed: packed, scales: scales, zeroPoints: zeroPoints)
     }
 
-    private static func _checkParts(scheme: QuantScheme, scales: [Float], zeroPoints: [Int32]) throws(QuantError) {
-        for (index, scale) in scales.enumerated() {
-            guard scale.isFinite, scale > 0 else {
-                throw QuantError(.invalidArgument, "scale \(index) must be finite and positive, got \(scale)")
-            }
-            guard scheme.scaleStorage == .float32 || Float(Float16(scale)) == scale else {
-                throw QuantError(.invalidArgument, "scale \(index) = \(scale) is not a float16 value, as float16 storage needs")
-            }
+    /// Float16 storage holds float16 values only; a symmetric scheme's zero point is its fixed one.
+    private static func _checkStoredForm(scheme: QuantScheme, scales: [Float], zeroPoints: [Int32]) throws(QuantError) {
+        if scheme.scaleStorage == .float16, let index = scales.firstIndex(where: { Float(Float16($0)) != $0 }) {
+            throw QuantError(.invalidArgument, "scale \(index) = \(scales[index]) is not a float16 value, as float16 storage needs")
         }
-        for (index, zero) in zeroPoints.enumerated() {
-            if scheme.symmetric {
-                guard zero == scheme.symmetricZeroPoint else {
-                    throw QuantError(.invalidArgument, "zero point \(index) = \(zero): a symmetric scheme's is \(scheme.symmetricZeroPoint)")
-                }
-            } else {
-                guard (scheme.qmin...scheme.qmax).contains(zero) else {
-                    throw QuantError(.invalidArgument, "zero point \(index) = \(zero) is outside the grid [\(scheme.qmin), \(scheme.qmax)]")
-                }
-            }
+        if scheme.symmetric, let index = zeroPoints.firstIndex(where: { $0 != scheme.symmetricZeroPoint }) {
+            throw QuantError(.invalidArgument,
+                             "zero point \(index) = \(zeroPoints[index]): a symmetric scheme's is \(scheme.symmetricZeroPoint)")
         }
     }
 

@@ -135,6 +135,36 @@ static PyObject *none_or_raise(swq_status status) {
     Py_RETURN_NONE;
 }
 
+/* A swq_*_serialize call on one handle, adapted to one signature. */
+typedef swq_status (*serializer)(const void *handle, uint8_t *out, int64_t capacity, int64_t *size);
+
+static swq_status serialize_tensor(const void *handle, uint8_t *out, int64_t capacity, int64_t *size) {
+    return swq_qtensor_serialize(handle, out, capacity, size);
+}
+
+static swq_status serialize_observer(const void *handle, uint8_t *out, int64_t capacity, int64_t *size) {
+    return swq_observer_serialize(handle, out, capacity, size);
+}
+
+static swq_status serialize_stats(const void *handle, uint8_t *out, int64_t capacity, int64_t *size) {
+    return swq_layer_stats_serialize(handle, out, capacity, size);
+}
+
+/* The handle's state as a bytes object: asks for the size, then fills a bytes object of that size. */
+static PyObject *serialized_bytes(const void *handle, serializer serialize) {
+    int64_t size = 0;
+    PyObject *bytes;
+    swq_status status = serialize(handle, NULL, 0, &size);
+    if (status != SWQ_OK) return raise_status(status);
+    if (!(bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size))) return NULL;
+    status = serialize(handle, (uint8_t *)PyBytes_AsString(bytes), size, &size);
+    if (status != SWQ_OK) {
+        Py_DECREF(bytes);
+        return raise_status(status);
+    }
+    return bytes;
+}
+
 static PyObject *py_abi_version(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
@@ -222,20 +252,8 @@ fail:
 /* qtensor_serialize(capsule) -> bytes */
 static PyObject *py_qtensor_serialize(PyObject *self, PyObject *capsule) {
     swq_qtensor *tensor = tensor_from_capsule(capsule);
-    int64_t size = 0;
-    PyObject *bytes;
-    swq_status status;
     (void)self;
-    if (!tensor) return NULL;
-    status = swq_qtensor_serialize(tensor, NULL, 0, &size);
-    if (status != SWQ_OK) return raise_status(status);
-    if (!(bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size))) return NULL;
-    status = swq_qtensor_serialize(tensor, (uint8_t *)PyBytes_AsString(bytes), size, &size);
-    if (status != SWQ_OK) {
-        Py_DECREF(bytes);
-        return raise_status(status);
-    }
-    return bytes;
+    return tensor ? serialized_bytes(tensor, serialize_tensor) : NULL;
 }
 
 /* qtensor_deserialize(bytes) -> capsule */
@@ -664,30 +682,11 @@ static PyObject *accumulator_merge(PyObject *args, accumulator_kind kind) {
     return none_or_raise(status);
 }
 
-/* The kind's swq_*_serialize call. */
-static swq_status serialize_accumulator(void *handle, accumulator_kind kind, uint8_t *out, int64_t capacity,
-                                        int64_t *size) {
-    return kind == OBSERVER ? swq_observer_serialize(handle, out, capacity, size)
-                            : swq_layer_stats_serialize(handle, out, capacity, size);
-}
-
-/* capsule -> bytes: asks for the size, then fills a bytes object of that size. */
+/* capsule -> bytes */
 static PyObject *accumulator_serialize(PyObject *capsule, accumulator_kind kind) {
     void *handle = accumulator_from_capsule(capsule, kind);
-    int64_t size = 0;
-    PyObject *bytes;
-    swq_status status;
     if (!handle) return NULL;
-    status = serialize_accumulator(handle, kind, NULL, 0, &size);
-    if (status != SWQ_OK) return raise_status(status);
-    bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
-    if (!bytes) return NULL;
-    status = serialize_accumulator(handle, kind, (uint8_t *)PyBytes_AsString(bytes), size, &size);
-    if (status != SWQ_OK) {
-        Py_DECREF(bytes);
-        return raise_status(status);
-    }
-    return bytes;
+    return serialized_bytes(handle, kind == OBSERVER ? serialize_observer : serialize_stats);
 }
 
 /* bytes -> capsule */

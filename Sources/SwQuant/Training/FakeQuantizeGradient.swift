@@ -32,11 +32,7 @@ public func fakeQuantizeGradient(
 ) throws(QuantError) -> FakeQuantizeGradients {
     let scheme = try scheme.validated()
     try _checkParams(params, scheme: scheme, rows: source.rows, cols: source.cols)
-    if _ParamLayout(scheme, cols: source.cols).isPerColumn {
-        try _MemoryLimit.check((source.rows + _GradientSweep.columnBlock - 1) / _GradientSweep.columnBlock * source.cols,
-                               elementBytes: 16, for: "the per-column gradient partials")
-    }
-    let sweep = _GradientSweep(source: source, gradOutput: gradOutput, gradInput: gradInput, scheme: scheme)
+    let sweep = try _GradientSweep(source: source, gradOutput: gradOutput, gradInput: gradInput, scheme: scheme)
     defer { sweep.deallocate() }
     params.withUnsafeBufferPointer { params in
         sweep.layout.isPerColumn ? sweep.columnBlocks(params.baseAddress!) : sweep.runs(params.baseAddress!)
@@ -72,7 +68,9 @@ struct _GradientSweep {
     /// Per work item (or column block), whether it met NaN or infinity.
     let failed: UnsafeMutableBufferPointer<Bool>
 
-    init(source: TensorView, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>, scheme: QuantScheme) {
+    /// Allocates the partials; throws `.outOfMemory` when they would not fit.
+    init(source: TensorView, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+         scheme: QuantScheme) throws(QuantError) {
         (self.source, self.gradOutput, self.gradInput) = (source, gradOutput, gradInput)
         layout = _ParamLayout(scheme, cols: source.cols)
         plan = _WorkPlan(rows: source.rows, cols: source.cols, alignment: layout.alignment)
@@ -80,6 +78,7 @@ struct _GradientSweep {
         let columnBlocks = (source.rows + Self.columnBlock - 1) / Self.columnBlock
         let partials = layout.perTensor ? plan.itemCount
             : layout.isPerColumn ? columnBlocks * source.cols : scheme.qparamCount(rows: source.rows, cols: source.cols)
+        try _MemoryLimit.check(partials, elementBytes: 16, for: "the gradient partials")
         scaleSums = .allocate(capacity: partials)
         zeroSums = .allocate(capacity: partials)
         failed = .allocate(capacity: Swift.max(plan.itemCount, columnBlocks))
