@@ -458,6 +458,54 @@ swq_status swq_awq(const void *data, int32_t dtype, int64_t rows, int64_t cols, 
 swq_status swq_smoothquant_scales(const float *act_absmax, const void *weights, int32_t dtype, int64_t rows,
                                   int64_t cols, double alpha, float *scales);
 
+/* ---- ggml block types ------------------------------------------------------------------------------ */
+
+/** ggml's tensor types with ggml's numbers (enum ggml_type); removed numbers stay unused. Every type can be
+ *  sized (swq_ggml_type_info, swq_ggml_row_size); the ones with has_codec quantize and dequantize. */
+typedef enum swq_ggml_type {
+    SWQ_GGML_F32 = 0, SWQ_GGML_F16 = 1, SWQ_GGML_Q4_0 = 2, SWQ_GGML_Q4_1 = 3,
+    SWQ_GGML_Q5_0 = 6, SWQ_GGML_Q5_1 = 7, SWQ_GGML_Q8_0 = 8, SWQ_GGML_Q8_1 = 9,
+    SWQ_GGML_Q2_K = 10, SWQ_GGML_Q3_K = 11, SWQ_GGML_Q4_K = 12, SWQ_GGML_Q5_K = 13, SWQ_GGML_Q6_K = 14,
+    SWQ_GGML_Q8_K = 15, SWQ_GGML_IQ2_XXS = 16, SWQ_GGML_IQ2_XS = 17, SWQ_GGML_IQ3_XXS = 18,
+    SWQ_GGML_IQ1_S = 19, SWQ_GGML_IQ4_NL = 20, SWQ_GGML_IQ3_S = 21, SWQ_GGML_IQ2_S = 22,
+    SWQ_GGML_IQ4_XS = 23, SWQ_GGML_I8 = 24, SWQ_GGML_I16 = 25, SWQ_GGML_I32 = 26, SWQ_GGML_I64 = 27,
+    SWQ_GGML_F64 = 28, SWQ_GGML_IQ1_M = 29, SWQ_GGML_BF16 = 30, SWQ_GGML_TQ1_0 = 34, SWQ_GGML_TQ2_0 = 35,
+    SWQ_GGML_MXFP4 = 39, SWQ_GGML_NVFP4 = 40, SWQ_GGML_Q1_0 = 41, SWQ_GGML_Q2_0 = 42,
+    SWQ_GGML_TYPE_COUNT = 43
+} swq_ggml_type;
+
+/** One row of ggml's type traits. */
+typedef struct swq_ggml_type_info {
+    const char *name;        /* ggml's name in upper case ("Q4_K"); static storage */
+    int32_t block_length;    /* values per block */
+    int32_t block_bytes;     /* bytes per block */
+    int32_t has_codec;       /* 1 if swq_ggml_quantize and swq_ggml_dequantize support the type */
+    int32_t uses_importance; /* 1 if an importance row changes the codes */
+} swq_ggml_type_info;
+
+/** The traits of ggml type `type` (a swq_ggml_type value); SWQ_ERR_INVALID_ARGUMENT for another number. */
+swq_status swq_ggml_type_info_get(int32_t type, swq_ggml_type_info *out);
+
+/** The ggml type named `name` (any case, e.g. "q4_k") into *type; SWQ_ERR_INVALID_ARGUMENT if none. */
+swq_status swq_ggml_type_from_name(const char *name, int32_t *type);
+
+/** Bytes of one row of `cols` values of `type`: cols / block_length * block_bytes. SWQ_ERR_SHAPE when cols
+ *  is not a positive multiple of the block length. */
+swq_status swq_ggml_row_size(int32_t type, int64_t cols, int64_t *bytes);
+
+/** Quantizes [rows, cols] values of `dtype` into ggml blocks of `type`, exactly as ggml's reference
+ *  quantizer writes them and as a GGUF file stores them: rows * swq_ggml_row_size bytes into
+ *  dst[dst_nbytes]. importance is NULL or cols non-negative values (an imatrix row: the mean of x^2 per
+ *  column), as llama-quantize --imatrix passes them; types without uses_importance ignore it.
+ *  SWQ_ERR_NON_FINITE for NaN or infinity in the data or the importance. */
+swq_status swq_ggml_quantize(int32_t type, const void *data, int32_t dtype, int64_t rows, int64_t cols,
+                             const float *importance, void *dst, int64_t dst_nbytes);
+
+/** Dequantizes rows * swq_ggml_row_size bytes of `type` (blocks[blocks_nbytes]) into dst[dst_count] float32
+ *  values, as ggml's dequantizer does; any bytes are accepted. */
+swq_status swq_ggml_dequantize(int32_t type, const void *blocks, int64_t blocks_nbytes, int64_t rows,
+                               int64_t cols, float *dst, int64_t dst_count);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -992,6 +992,98 @@ static PyObject *py_cpu_features(PyObject *self, PyObject *args) {
     return PyUnicode_FromString(swq_cpu_features());
 }
 
+/* ggml_types() -> [(name, id, block_length, block_bytes, has_codec, uses_importance), ...] */
+static PyObject *py_ggml_types(PyObject *self, PyObject *args) {
+    PyObject *list = PyList_New(0);
+    int32_t type;
+    (void)self;
+    (void)args;
+    if (!list) return NULL;
+    for (type = 0; type < SWQ_GGML_TYPE_COUNT; type++) {
+        swq_ggml_type_info info;
+        PyObject *row;
+        if (swq_ggml_type_info_get(type, &info) != SWQ_OK) continue; /* a removed number */
+        row = Py_BuildValue("(siiiii)", info.name, (int)type, (int)info.block_length, (int)info.block_bytes,
+                            (int)info.has_codec, (int)info.uses_importance);
+        if (!row || PyList_Append(list, row) != 0) {
+            Py_XDECREF(row);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(row);
+    }
+    return list;
+}
+
+/* ggml_row_size(type, cols) -> bytes */
+static PyObject *py_ggml_row_size(PyObject *self, PyObject *args) {
+    int type;
+    long long cols;
+    int64_t bytes;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "iL", &type, &cols)) return parse_error();
+    status = swq_ggml_row_size(type, cols, &bytes);
+    if (status != SWQ_OK) return raise_status(status);
+    return PyLong_FromLongLong(bytes);
+}
+
+/* ggml_quantize(type, data, dtype, rows, cols, importance_or_None, out) */
+static PyObject *py_ggml_quantize(PyObject *self, PyObject *args) {
+    PyObject *data_obj, *importance_obj, *out_obj;
+    int type, dtype;
+    long long rows, cols, count;
+    int64_t row_bytes;
+    swq_status status;
+    buffers set = {0};
+    void *data, *importance, *out;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "iOiLLOO", &type, &data_obj, &dtype, &rows, &cols, &importance_obj, &out_obj))
+        return parse_error();
+    if (!(count = element_count(rows, cols))) return NULL;
+    status = swq_ggml_row_size(type, cols, &row_bytes);
+    if (status != SWQ_OK) return raise_status(status);
+    if (row_bytes > LLONG_MAX / rows) return PyErr_Format(PyExc_ValueError, "the blocks do not fit 64 bits");
+    if (!buffers_add(&set, data_obj, dtype_size(dtype), count, 0, "data", &data) ||
+        !buffers_add_optional(&set, importance_obj, 4, cols, 0, "importance", &importance) ||
+        !buffers_add(&set, out_obj, 1, rows * row_bytes, 1, "out", &out)) {
+        buffers_release(&set);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_ggml_quantize(type, data, dtype, rows, cols, importance, out, rows * row_bytes);
+    Py_END_ALLOW_THREADS
+    buffers_release(&set);
+    return none_or_raise(status);
+}
+
+/* ggml_dequantize(type, blocks, rows, cols, out) */
+static PyObject *py_ggml_dequantize(PyObject *self, PyObject *args) {
+    PyObject *blocks_obj, *out_obj;
+    int type;
+    long long rows, cols, count;
+    int64_t row_bytes;
+    swq_status status;
+    buffers set = {0};
+    void *blocks, *out;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "iOLLO", &type, &blocks_obj, &rows, &cols, &out_obj)) return parse_error();
+    if (!(count = element_count(rows, cols))) return NULL;
+    status = swq_ggml_row_size(type, cols, &row_bytes);
+    if (status != SWQ_OK) return raise_status(status);
+    if (row_bytes > LLONG_MAX / rows) return PyErr_Format(PyExc_ValueError, "the blocks do not fit 64 bits");
+    if (!buffers_add(&set, blocks_obj, 1, rows * row_bytes, 0, "blocks", &blocks) ||
+        !buffers_add(&set, out_obj, 4, count, 1, "out", &out)) {
+        buffers_release(&set);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_ggml_dequantize(type, blocks, rows * row_bytes, rows, cols, out, count);
+    Py_END_ALLOW_THREADS
+    buffers_release(&set);
+    return none_or_raise(status);
+}
+
 static PyMethodDef methods[] = {
     {"abi_version", py_abi_version, METH_NOARGS, "ABI version of the loaded libswquant."},
     {"version", py_version, METH_NOARGS, "Version of the loaded libswquant."},
@@ -1015,6 +1107,10 @@ static PyMethodDef methods[] = {
     {"fake_quantize", py_fake_quantize, METH_VARARGS,
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
+    {"ggml_types", py_ggml_types, METH_NOARGS, "ggml_types() -> [(name, id, block_length, block_bytes, has_codec, uses_importance)]"},
+    {"ggml_row_size", py_ggml_row_size, METH_VARARGS, "ggml_row_size(type, cols) -> bytes"},
+    {"ggml_quantize", py_ggml_quantize, METH_VARARGS, "ggml_quantize(type, data, dtype, rows, cols, importance, out)"},
+    {"ggml_dequantize", py_ggml_dequantize, METH_VARARGS, "ggml_dequantize(type, blocks, rows, cols, out)"},
     {"quantize_codes", py_quantize_codes, METH_VARARGS,
      "quantize_codes(data, dtype, rows, cols, scheme, scales, zero_points, codes)"},
     {"fake_quantize_grad", py_fake_quantize_grad, METH_VARARGS,
