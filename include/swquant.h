@@ -506,6 +506,94 @@ swq_status swq_ggml_quantize(int32_t type, const void *data, int32_t dtype, int6
 swq_status swq_ggml_dequantize(int32_t type, const void *blocks, int64_t blocks_nbytes, int64_t rows,
                                int64_t cols, float *dst, int64_t dst_count);
 
+/* ---- Model files: GGUF, safetensors, Hugging Face folders ----------------------------------------- */
+
+/** File formats of model files. */
+typedef enum swq_model_format {
+    SWQ_MODEL_GGUF = 0,        /* a GGUF file (versions 2 and 3 read, 3 written) */
+    SWQ_MODEL_SAFETENSORS = 1, /* a safetensors file */
+    SWQ_MODEL_HF_FOLDER = 2,   /* a Hugging Face model folder: config.json and (sharded) safetensors */
+    SWQ_MODEL_FORMAT_COUNT
+} swq_model_format;
+
+/** A model opened for reading, its files mapped (not read). Opaque; free with swq_model_free. Safe for
+ *  concurrent calls. */
+typedef struct swq_model swq_model;
+
+/** One tensor of a model. The pointers are borrowed and live until swq_model_free. */
+typedef struct swq_tensor_info {
+    const char *name;
+    const char *type;    /* a ggml type name ("Q4_K", "F32") for GGUF, a safetensors dtype ("BF16") otherwise */
+    int32_t ggml_type;   /* the swq_ggml_type for GGUF tensors, -1 for safetensors ones */
+    int32_t n_dims;
+    int64_t shape[8];    /* rows first (numpy order): a GGUF tensor's ggml ne reversed */
+    int64_t nbytes;
+    const void *data;    /* the tensor's bytes inside the mapping */
+    int32_t file_index;  /* which file of the model holds it (swq_model_file_path) */
+    int64_t file_offset; /* offset of data in that file */
+} swq_tensor_info;
+
+/** Opens a GGUF file, a safetensors file or a Hugging Face model folder. Every header is checked before
+ *  anything it describes is used: sizes, offsets and counts bounded and overflow-checked, every tensor
+ *  inside its file without overlapping another, names unique; a bad file gives SWQ_ERR_INVALID_ARGUMENT
+ *  with the byte offset of the fault in swq_last_error(). *out is NULL on failure. */
+swq_status swq_model_open(const char *path, swq_model **out);
+
+void swq_model_free(swq_model *model);
+
+/** The format (swq_model_format) and the number of tensors and files. */
+swq_status swq_model_summary(const swq_model *model, int32_t *format, int64_t *tensor_count, int32_t *file_count);
+
+/** The path of file `index` of the model; borrowed until swq_model_free. */
+swq_status swq_model_file_path(const swq_model *model, int32_t index, const char **path);
+
+/** Tensor `index` (0 <= index < tensor_count, in file order). */
+swq_status swq_model_tensor_info(const swq_model *model, int64_t index, swq_tensor_info *out);
+
+/** The index of the tensor named `name`; SWQ_ERR_INVALID_ARGUMENT if there is none. */
+swq_status swq_model_tensor_find(const swq_model *model, const char *name, int64_t *index);
+
+/** The metadata as UTF-8 JSON, with the two-call protocol of the serializers (*size always receives the
+ *  byte count, without a terminating NUL; the bytes are copied when out is not NULL and capacity holds
+ *  them). GGUF: an object of every key, in file order, with a typed value: [TYPE, value] for scalars
+ *  ("UINT32", "STRING", ...), ["ARRAY", ELEMENT_TYPE, [values]] for arrays (nested arrays typed
+ *  again); floats exact. Safetensors: __metadata__ (string values). A folder: its config.json. */
+swq_status swq_model_metadata_json(const swq_model *model, char *out, int64_t capacity, int64_t *size);
+
+/** The values of tensor `index` as float32 (dequantized or converted) into dst[dst_count];
+ *  SWQ_ERR_INVALID_ARGUMENT for a type swquant cannot decode. */
+swq_status swq_model_tensor_to_f32(const swq_model *model, int64_t index, float *dst, int64_t dst_count);
+
+/** A model file being written, atomically: the bytes go to a temporary file beside `path`, renamed over
+ *  it by swq_model_writer_commit; freeing the writer without committing leaves `path` untouched. Opaque;
+ *  free with swq_model_writer_free. Not safe for concurrent calls on the same writer. */
+typedef struct swq_model_writer swq_model_writer;
+
+/** A writer of a SWQ_MODEL_GGUF (v3) or SWQ_MODEL_SAFETENSORS file. */
+swq_status swq_model_writer_new(const char *path, int32_t format, swq_model_writer **out);
+
+void swq_model_writer_free(swq_model_writer *writer);
+
+/** Adds a metadata key, with a value in the typed JSON of swq_model_metadata_json (safetensors takes
+ *  ["STRING", value] only). Before any tensor data; a duplicate key is SWQ_ERR_INVALID_ARGUMENT. */
+swq_status swq_model_writer_set_metadata(swq_model_writer *writer, const char *key, const char *typed_json);
+
+/** Adds a tensor with its data: `type` a ggml type name (GGUF) or a safetensors dtype, shape rows first
+ *  (n_dims 1 to 4 for GGUF, 0 to 8 for safetensors), nbytes exactly its size. The data waits in an unlinked
+ *  scratch file beside the output until commit, so that one tensor at a time is held in memory. */
+swq_status swq_model_writer_add_tensor(swq_model_writer *writer, const char *name, const char *type, int32_t n_dims,
+                                       const int64_t *shape, const void *data, int64_t nbytes);
+
+/** The planned alternative to add_tensor (not mixed with it): declare every tensor first, then write
+ *  each one's data in the same order; the header is written before the first data, which goes straight
+ *  to the file. */
+swq_status swq_model_writer_declare_tensor(swq_model_writer *writer, const char *name, const char *type,
+                                           int32_t n_dims, const int64_t *shape);
+swq_status swq_model_writer_write_tensor_data(swq_model_writer *writer, const void *data, int64_t nbytes);
+
+/** Writes what is still due, flushes it to disk and renames the file into place. */
+swq_status swq_model_writer_commit(swq_model_writer *writer);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1084,6 +1084,179 @@ static PyObject *py_ggml_dequantize(PyObject *self, PyObject *args) {
     return none_or_raise(status);
 }
 
+/* ---- model files ----
+ * A reader capsule ("swquant.model") and a writer capsule ("swquant.model_writer"), each owning one
+ * handle. Tensor bytes are not exposed here: the Python layer maps the files itself for zero-copy
+ * views, so that no view can outlive a mapping. */
+
+static const char *const MODEL_CAPSULE = "swquant.model";
+static const char *const WRITER_CAPSULE = "swquant.model_writer";
+
+static swq_model *model_from_capsule(PyObject *capsule) { return PyCapsule_GetPointer(capsule, MODEL_CAPSULE); }
+
+static swq_model_writer *writer_from_capsule(PyObject *capsule) { return PyCapsule_GetPointer(capsule, WRITER_CAPSULE); }
+
+static void model_capsule_free(PyObject *capsule) { swq_model_free(model_from_capsule(capsule)); }
+
+static void writer_capsule_free(PyObject *capsule) { swq_model_writer_free(writer_from_capsule(capsule)); }
+
+/* model_open(path) -> capsule */
+static PyObject *py_model_open(PyObject *self, PyObject *args) {
+    const char *path;
+    swq_model *model = NULL;
+    swq_status status;
+    PyObject *capsule;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_model_open(path, &model);
+    Py_END_ALLOW_THREADS
+    if (status != SWQ_OK) return raise_status(status);
+    capsule = PyCapsule_New(model, MODEL_CAPSULE, model_capsule_free);
+    if (!capsule) swq_model_free(model);
+    return capsule;
+}
+
+/* model_describe(capsule) -> (format, [file paths], [(name, type, ggml_type, shape, nbytes, file, offset)]) */
+static PyObject *py_model_describe(PyObject *self, PyObject *args) {
+    PyObject *capsule, *paths = NULL, *tensors = NULL, *result = NULL;
+    swq_model *model;
+    int32_t format, file_count, f;
+    int64_t count, i;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O", &capsule) || !(model = model_from_capsule(capsule))) return NULL;
+    if ((status = swq_model_summary(model, &format, &count, &file_count)) != SWQ_OK) return raise_status(status);
+    if (!(paths = PyList_New(file_count)) || !(tensors = PyList_New((Py_ssize_t)count))) goto done;
+    for (f = 0; f < file_count; f++) {
+        const char *path;
+        PyObject *text;
+        if ((status = swq_model_file_path(model, f, &path)) != SWQ_OK) { raise_status(status); goto done; }
+        if (!(text = PyUnicode_DecodeFSDefault(path))) goto done;
+        PyList_SetItem(paths, f, text);
+    }
+    for (i = 0; i < count; i++) {
+        swq_tensor_info info;
+        PyObject *shape, *row;
+        int d;
+        if ((status = swq_model_tensor_info(model, i, &info)) != SWQ_OK) { raise_status(status); goto done; }
+        if (!(shape = PyTuple_New(info.n_dims))) goto done;
+        for (d = 0; d < info.n_dims; d++) {
+            PyObject *n = PyLong_FromLongLong(info.shape[d]);
+            if (!n) { Py_DECREF(shape); goto done; }
+            PyTuple_SetItem(shape, d, n);
+        }
+        row = Py_BuildValue("(ssiNLiL)", info.name, info.type, (int)info.ggml_type, shape, (long long)info.nbytes,
+                            (int)info.file_index, (long long)info.file_offset);
+        if (!row) goto done;
+        PyList_SetItem(tensors, (Py_ssize_t)i, row);
+    }
+    result = Py_BuildValue("(iOO)", (int)format, paths, tensors);
+done:
+    Py_XDECREF(paths);
+    Py_XDECREF(tensors);
+    return result;
+}
+
+static swq_status serialize_metadata(const void *handle, uint8_t *out, int64_t capacity, int64_t *size) {
+    return swq_model_metadata_json(handle, (char *)out, capacity, size);
+}
+
+/* model_metadata_json(capsule) -> bytes (UTF-8 JSON) */
+static PyObject *py_model_metadata_json(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    swq_model *model;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O", &capsule) || !(model = model_from_capsule(capsule))) return NULL;
+    return serialized_bytes(model, serialize_metadata);
+}
+
+/* model_tensor_to_f32(capsule, index, out) */
+static PyObject *py_model_tensor_to_f32(PyObject *self, PyObject *args) {
+    PyObject *capsule, *out_obj;
+    swq_model *model;
+    long long index;
+    swq_status status;
+    Py_buffer view;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OLO", &capsule, &index, &out_obj)) return parse_error();
+    if (!(model = model_from_capsule(capsule))) return NULL;
+    if (PyObject_GetBuffer(out_obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) return NULL;
+    if (view.itemsize != 4) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "out must hold float32 values");
+    }
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_model_tensor_to_f32(model, index, view.buf, view.len / 4);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return none_or_raise(status);
+}
+
+/* model_writer_new(path, format) -> capsule */
+static PyObject *py_model_writer_new(PyObject *self, PyObject *args) {
+    const char *path;
+    int format;
+    swq_model_writer *writer = NULL;
+    swq_status status;
+    PyObject *capsule;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "si", &path, &format)) return parse_error();
+    if ((status = swq_model_writer_new(path, format, &writer)) != SWQ_OK) return raise_status(status);
+    capsule = PyCapsule_New(writer, WRITER_CAPSULE, writer_capsule_free);
+    if (!capsule) swq_model_writer_free(writer);
+    return capsule;
+}
+
+/* model_writer_set_metadata(capsule, key, typed_json) */
+static PyObject *py_model_writer_set_metadata(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    const char *key, *json;
+    swq_model_writer *writer;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oss", &capsule, &key, &json) || !(writer = writer_from_capsule(capsule))) return NULL;
+    return none_or_raise(swq_model_writer_set_metadata(writer, key, json));
+}
+
+/* model_writer_add_tensor(capsule, name, type, shape, data) */
+static PyObject *py_model_writer_add_tensor(PyObject *self, PyObject *args) {
+    PyObject *capsule, *shape_obj, *data_obj;
+    const char *name, *type;
+    swq_model_writer *writer;
+    int64_t shape[8];
+    Py_ssize_t n_dims, d;
+    Py_buffer view;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OssO!O", &capsule, &name, &type, &PyTuple_Type, &shape_obj, &data_obj)) return NULL;
+    if (!(writer = writer_from_capsule(capsule))) return NULL;
+    n_dims = PyTuple_Size(shape_obj);
+    if (n_dims > 8) return PyErr_Format(PyExc_ValueError, "a tensor has at most 8 dimensions, got %zd", n_dims);
+    for (d = 0; d < n_dims; d++) {
+        shape[d] = PyLong_AsLongLong(PyTuple_GetItem(shape_obj, d));
+        if (shape[d] == -1 && PyErr_Occurred()) return parse_error();
+    }
+    if (PyObject_GetBuffer(data_obj, &view, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_model_writer_add_tensor(writer, name, type, (int32_t)n_dims, shape, view.buf, view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return none_or_raise(status);
+}
+
+/* model_writer_commit(capsule) */
+static PyObject *py_model_writer_commit(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    swq_model_writer *writer;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O", &capsule) || !(writer = writer_from_capsule(capsule))) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_model_writer_commit(writer);
+    Py_END_ALLOW_THREADS
+    return none_or_raise(status);
+}
+
 static PyMethodDef methods[] = {
     {"abi_version", py_abi_version, METH_NOARGS, "ABI version of the loaded libswquant."},
     {"version", py_version, METH_NOARGS, "Version of the loaded libswquant."},
@@ -1107,6 +1280,14 @@ static PyMethodDef methods[] = {
     {"fake_quantize", py_fake_quantize, METH_VARARGS,
      "fake_quantize(data, dtype, rows, cols, scheme, scales, zero_points, out, out_dtype)"},
     {"error_metrics", py_error_metrics, METH_VARARGS, "error_metrics(reference, approx, count)"},
+    {"model_open", py_model_open, METH_VARARGS, "model_open(path) -> capsule"},
+    {"model_describe", py_model_describe, METH_VARARGS, "model_describe(capsule) -> (format, paths, tensors)"},
+    {"model_metadata_json", py_model_metadata_json, METH_VARARGS, "model_metadata_json(capsule) -> bytes"},
+    {"model_tensor_to_f32", py_model_tensor_to_f32, METH_VARARGS, "model_tensor_to_f32(capsule, index, out)"},
+    {"model_writer_new", py_model_writer_new, METH_VARARGS, "model_writer_new(path, format) -> capsule"},
+    {"model_writer_set_metadata", py_model_writer_set_metadata, METH_VARARGS, "model_writer_set_metadata(capsule, key, typed_json)"},
+    {"model_writer_add_tensor", py_model_writer_add_tensor, METH_VARARGS, "model_writer_add_tensor(capsule, name, type, shape, data)"},
+    {"model_writer_commit", py_model_writer_commit, METH_VARARGS, "model_writer_commit(capsule)"},
     {"ggml_types", py_ggml_types, METH_NOARGS, "ggml_types() -> [(name, id, block_length, block_bytes, has_codec, uses_importance)]"},
     {"ggml_row_size", py_ggml_row_size, METH_VARARGS, "ggml_row_size(type, cols) -> bytes"},
     {"ggml_quantize", py_ggml_quantize, METH_VARARGS, "ggml_quantize(type, data, dtype, rows, cols, importance, out)"},

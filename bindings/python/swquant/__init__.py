@@ -10,7 +10,9 @@ package and the Swift API give bit-identical results for the same call.
 True
 """
 
+from . import ggml
 from ._matmul import QuantizedLinear, matmul, matmul_static_int8
+from ._model_files import GGUFWriter, Model, SafetensorsWriter, Tensor, open_model, save_safetensors
 from ._layer_stats import LayerStats, awq, gptq, smoothquant_scales
 from ._observer import Observer
 from ._metrics import ErrorMetrics, error_metrics, max_abs_error, mse, sqnr
@@ -42,7 +44,8 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "ABI_VERSION", "ErrorMetrics", "LayerStats", "Observer", "awq", "QuantizationError", "QuantizedLinear", "QuantizedTensor", "compute_qparams",
+    "ABI_VERSION", "ErrorMetrics", "GGUFWriter", "LayerStats", "Model", "SafetensorsWriter", "Tensor", "ggml", "open_model",
+    "save_safetensors", "Observer", "awq", "QuantizationError", "QuantizedLinear", "QuantizedTensor", "compute_qparams",
     "cpu_features", "dequantize", "matmul", "matmul_static_int8",
     "error_metrics", "fake_quantize", "fake_quantize_grad", "get_num_threads", "gptq", "max_abs_error", "mse", "qparams_from_range",
     "quantize", "quantize_codes", "set_num_threads", "smoothquant_scales", "sqnr",

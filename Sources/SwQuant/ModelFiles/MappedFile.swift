@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file mapped read-only into memory: opening costs a system call whatever the size, and a page is
+/// read from disk only when something touches it.
+///
+/// The bytes stay valid while the object lives; they must not be used after it is released.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    /// The whole file (empty for an empty file).
+    public let bytes: UnsafeRawBufferPointer
+
+    public init(path: String) throws(QuantError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw _systemError("cannot open \(path)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw _systemError("cannot stat \(path)") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw QuantError(.invalidArgument, "\(path) is not a regular file")
+        }
+        let size = Int(info.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let address, address != MAP_FAILED else { throw _systemError("cannot map \(path)") }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+}
+
+/// An error for a failed system call, with errno's text.
+func _systemError(_ what: String) -> QuantError {
+    let code = errno
+    let reason = strerror(code).map { String(cString: $0) } ?? "errno \(code)"
+    return QuantError(.invalidArgument, "\(what): \(reason)")
+}
+
+/// A file written atomically: bytes go to a temporary file in the destination's folder, which
+/// `commit()` flushes to disk and renames over the destination. Until then the destination (if it
+/// exists) is untouched, and an error, a kill or releasing the object without committing leaves no
+/// trace but, after a kill, the temporary file (`.NAME.swquant-XXXXXX`).
+public final class AtomicFile {
+    public let path: String
+    private let temporaryPath: String
+    private var fd: Int32
+    private var committed = false
+    /// Bytes written so far.
+    public private(set) var size = 0
+
+    public init(path: String) throws(QuantError) {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty else { throw QuantError(.invalidArgument, "\(path) names a folder, not a file") }
+        var template = Array("\(folder).\(name).swquant-XXXXXX".utf8CString)
+        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw _systemError("cannot create a temporary file next to \(path)") }
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    deinit {
+        if !committed {
+            if fd >= 0 { close(fd) }
+            unlink(temporaryPath)
+        }
+    }
+
+    /// Appends `bytes`.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(QuantError) {
+        guard fd >= 0 else { throw QuantError(.invalidArgument, "\(path) is already committed") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = _posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw _systemError("cannot write \(temporaryPath)")
+            }
+            offset += n
+        }
+        size += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) throws(QuantError) {
+        let failure: QuantError? = bytes.withUnsafeBytes { raw in _caught { () throws(QuantError) in try write(raw) } }
+        if let failure { throw failure }
+    }
+
+    /// Appends `count` zero bytes.
+    public func writeZeros(_ count: Int) throws(QuantError) {
+        if count > 0 { try write([UInt8](repeating: 0, count: count)) }
+    }
+
+    /// Flushes the data to disk and renames the temporary file over `path`.
+    public func commit() throws(QuantError) {
+        guard fd >= 0 else { throw QuantError(.invalidArgument, "\(path) is already committed") }
+        guard fsync(fd) == 0 else { throw _systemError("cannot flush \(temporaryPath)") }
+        // A temporary file is created 0600; the result gets the permissions a new file would.
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, path) == 0 else { throw _systemError("cannot rename \(temporaryPath) to \(path)") }
+        committed = true
+    }
+}
+
+/// POSIX `write` under a name that does not clash with `AtomicFile.write`.
+@inline(__always)
+func _posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buffer, count)
+}
+
+/// An anonymous scratch file beside an output (created, then unlinked at once): tensor data that
+/// arrives before the header can be written waits here instead of in memory.
+final class _SpoolFile {
+    private let fd: Int32
+    private(set) var size = 0
+
+    init(beside path: String) throws(QuantError) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        var template = Array("\(folder).swquant-spool-XXXXXX".utf8CString)
+        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw _systemError("cannot create a scratch file next to \(path)") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(QuantError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = _posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw _systemError("cannot write a scratch file")
+            }
+            offset += n
+        }
+        size += bytes.count
+    }
+
+    /// Appends the whole spool to `output`, 8 MB at a time.
+    func copy(to output: AtomicFile) throws(QuantError) {
+        let chunk = 8 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while offset < size {
+            let n = pread(fd, buffer.baseAddress!, min(chunk, size - offset), off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw _systemError("cannot read a scratch file")
+            }
+            guard n > 0 else { throw QuantError(.invalidArgument, "a scratch file ended early") }
+            try output.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += n
+        }
+    }
+}
+
+/// Whether `path` is a folder (following symbolic links).
+func _isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+}
+
+/// Whether `path` is a regular file (following symbolic links).
+func _isFile(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+}
