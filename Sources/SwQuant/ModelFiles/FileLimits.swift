@@ -14,22 +14,14 @@ public struct FileLimits: Sendable {
     public var maxKeyCount = 1 << 16
     /// The most tensors.
     public var maxTensorCount = 1 << 20
-    /// The most dimensions of a tensor (GGUF: ggml's GGML_MAX_DIMS).
+    /// The most dimensions of a safetensors tensor (GGUF's are at most ggml's GGML_MAX_DIMS, 4).
     public var maxDimensions = 8
-    /// The longest tensor name (GGUF: GGML_MAX_NAME - 1).
+    /// The longest tensor name.
     public var maxNameBytes = 1 << 12
     /// The deepest nesting of metadata arrays or JSON.
     public var maxNesting = 16
 
     public init() {}
-
-    /// The limits of llama.cpp's GGUF reader: 4 dimensions, names of at most 63 bytes.
-    public static var ggml: FileLimits {
-        var limits = FileLimits()
-        limits.maxDimensions = 4
-        limits.maxNameBytes = 63
-        return limits
-    }
 }
 
 /// Bounds-checked little-endian reads from untrusted bytes; every error names the byte offset.

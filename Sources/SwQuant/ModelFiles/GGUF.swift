@@ -57,6 +57,7 @@ public struct GGUFHeader: Sendable {
             guard cursor.offset <= limits.maxHeaderBytes else { throw cursor.error("header exceeds \(limits.maxHeaderBytes) bytes") }
         }
         self.metadata = metadata
+        try Self.checkKnownKeys(metadata)
 
         var alignment = 32
         if let entry = metadata.first(where: { $0.key == "general.alignment" }) {
@@ -74,8 +75,8 @@ public struct GGUFHeader: Sendable {
             let name = try cursor.string(limit: limits.maxNameBytes, "tensor name")
             guard names.insert(name).inserted else { throw cursor.error("duplicate tensor name \"\(name)\"", at: start) }
             let dimCount = try cursor.integer(UInt32.self, "dimension count of \(name)")
-            guard (1...UInt32(limits.maxDimensions)).contains(dimCount) else {
-                throw cursor.error("tensor \(name) has \(dimCount) dimensions, not 1...\(limits.maxDimensions)")
+            guard (1...4).contains(dimCount) else {
+                throw cursor.error("tensor \(name) has \(dimCount) dimensions, not 1 to 4 (ggml's GGML_MAX_DIMS)")
             }
             var dims: [Int] = []
             var elements = 1
@@ -121,6 +122,35 @@ public struct GGUFHeader: Sendable {
             throw cursor.error("tensors \(a.name) and \(b.name) overlap", at: a.fileOffset)
         }
         self.tensors = tensors
+    }
+
+    /// The types llama.cpp's loader relies on for keys it reads without checking (a tokenizer array of
+    /// the wrong element type or length has taken loaders down): refused here, with the key named.
+    static let knownKeyTypes: [(key: String, type: GGUFValueType, element: GGUFValueType?)] = [
+        ("general.architecture", .string, nil), ("general.quantization_version", .uint32, nil),
+        ("tokenizer.ggml.model", .string, nil), ("tokenizer.ggml.tokens", .array, .string),
+        ("tokenizer.ggml.merges", .array, .string), ("tokenizer.ggml.scores", .array, .float32),
+        ("tokenizer.ggml.token_type", .array, .int32),
+    ]
+
+    private static func checkKnownKeys(_ metadata: [(key: String, value: GGUFValue)]) throws(QuantError) {
+        var lengths: [String: Int] = [:]
+        for (key, type, element) in knownKeyTypes {
+            guard let value = metadata.first(where: { $0.key == key })?.value else { continue }
+            var matches = value.type == type
+            if case .array(let elementType, let elements) = value {
+                matches = matches && elementType == element
+                lengths[key] = elements.count
+            }
+            guard matches else {
+                throw QuantError(.invalidArgument, "GGUF: key \(key) must be \(element.map { "an ARRAY of \($0.name)" } ?? type.name)")
+            }
+        }
+        if let tokens = lengths["tokenizer.ggml.tokens"] {
+            for key in ["tokenizer.ggml.scores", "tokenizer.ggml.token_type"] where lengths[key].map({ $0 != tokens }) ?? false {
+                throw QuantError(.invalidArgument, "GGUF: \(key) has \(lengths[key]!) entries for \(tokens) tokens")
+            }
+        }
     }
 
     private static func value(_ cursor: inout _Cursor, _ rawType: UInt32, limits: FileLimits, depth: Int,

@@ -158,8 +158,11 @@ def _json_scalar(value: Any) -> Any:
 
 
 def _typed(value: Any, type: str | None) -> list:
-    """The core's typed JSON of a metadata value; ``type`` names a scalar type or an array's element type
-    (as gguf-py's add_key_value infers them: str STRING, bool BOOL, float FLOAT32, int INT32)."""
+    """The core's typed JSON of a metadata value; ``type`` names a scalar type, an array's element type,
+    or an array as ``Model.metadata_types`` spells it (``"ARRAY[STRING]"``); without it the type is
+    inferred as gguf-py infers it (str STRING, bool BOOL, float FLOAT32, int INT32)."""
+    if type is not None and type.upper().startswith("ARRAY[") and type.endswith("]"):
+        type = type[6:-1]
     if isinstance(value, (list, tuple)):
         if value and isinstance(value[0], (list, tuple)):
             return ["ARRAY", "ARRAY", [_typed(v, type) for v in value]]
@@ -257,7 +260,7 @@ class SafetensorsWriter(_Writer):
     def add_tensor(self, name: str, array: Any, dtype: str | None = None) -> None:
         """Adds an array; ``dtype`` (a safetensors dtype such as ``"F8_E4M3"``) marks raw bytes of that type
         (an array of the same item size, for example uint8), else it comes from the array's dtype."""
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array)
         if dtype is None:
             dtype = _SAFETENSORS.get(array.dtype.name)
             if dtype is None:
@@ -265,7 +268,8 @@ class SafetensorsWriter(_Writer):
         elif _SAFETENSORS_BITS.get(dtype.upper(), 0) != 8 * array.dtype.itemsize:
             raise ValueError(f"{dtype} values have {_SAFETENSORS_BITS.get(dtype.upper(), '?')} bits, the array's "
                              f"items {8 * array.dtype.itemsize}")
-        _swquant.model_writer_add_tensor(self._live(), name, dtype.upper(), tuple(array.shape), array.reshape(-1).view(np.uint8))
+        data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        _swquant.model_writer_add_tensor(self._live(), name, dtype.upper(), tuple(array.shape), data)
 
 
 def save_safetensors(path: Any, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None) -> None:
