@@ -1,17 +1,18 @@
-// libFuzzer target for every deserializer of the core: the bytes go to the one named by the environment
-// variable SWQUANT_FUZZ_TARGET (observer, layer_stats or qtensor). Bytes that are refused must throw;
-// bytes that are accepted must give a state that every later call works on without trapping, and that
-// serializes back to bytes the deserializer accepts again. Built with the core's sources by run.sh.
+// libFuzzer target for every deserializer and file parser of the core: the bytes go to the one named by
+// the environment variable SWQUANT_FUZZ_TARGET (observer, layer_stats, qtensor, gguf or safetensors).
+// Bytes that are refused must throw; bytes that are accepted must give a state that every later call
+// works on without trapping (every tensor of an accepted file read and decoded), and that serializes back
+// to what the parser accepts again. Built with the core's sources by run.sh.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 enum FuzzTarget: String {
-    case observer, layerStats = "layer_stats", qtensor
+    case observer, layerStats = "layer_stats", qtensor, gguf, safetensors
     static let current: FuzzTarget = {
         guard let name = getenv("SWQUANT_FUZZ_TARGET"), let target = FuzzTarget(rawValue: String(cString: name)) else {
-            fatalError("set SWQUANT_FUZZ_TARGET to observer, layer_stats or qtensor")
+            fatalError("set SWQUANT_FUZZ_TARGET to observer, layer_stats, qtensor, gguf or safetensors")
         }
         return target
     }()
@@ -79,6 +80,44 @@ func useTensor(_ tensor: QuantizedTensor) {
     }
 }
 
+/// Every byte of `bytes` summed, so that a view reaching outside the input is caught by the sanitizer.
+func touch(_ bytes: UnsafeRawBufferPointer) -> UInt8 {
+    bytes.reduce(0, &+)
+}
+
+func useGGUF(_ header: GGUFHeader, _ file: UnsafeRawBufferPointer) {
+    for (key, value) in header.metadata {
+        guard (try? GGUFValue(typedJSON: JSONParser.parse(JSONWriter.text(value.typedJSON)))) == value || value.hasNaN else {
+            fatalError("metadata \(key) does not survive its typed JSON")
+        }
+    }
+    for tensor in header.tensors {
+        let bytes = UnsafeRawBufferPointer(rebasing: file[tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount)])
+        _ = touch(bytes)
+        let cols = tensor.dims[0]
+        guard tensor.type.traits.hasCodec, cols > 0, tensor.elementCount <= 1 << 16 else { continue }
+        _ = try? GGMLBlocks.dequantize(Array(bytes), type: tensor.type, rows: tensor.elementCount / cols, cols: cols)
+    }
+}
+
+func useSafetensors(_ header: SafetensorsHeader, _ file: UnsafeRawBufferPointer) {
+    for tensor in header.tensors {
+        _ = touch(UnsafeRawBufferPointer(rebasing: file[tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount)]))
+    }
+}
+
+extension GGUFValue {
+    /// NaN floats compare unequal to themselves, so their round trip is not checked by equality.
+    var hasNaN: Bool {
+        switch self {
+        case .float32(let v): v.isNaN
+        case .float64(let v): v.isNaN
+        case .array(_, let elements): elements.contains { $0.hasNaN }
+        default: false
+        }
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -86,6 +125,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .observer: if let observer = try? Observer(serialized: bytes) { useObserver(observer) }
     case .layerStats: if let stats = try? LayerStats(serialized: bytes) { useLayerStats(stats) }
     case .qtensor: if let tensor = try? QuantizedTensor(serialized: bytes) { useTensor(tensor) }
+    case .gguf:
+        let file = UnsafeRawBufferPointer(start: data, count: size)
+        if let header = try? GGUFHeader(parsing: file) { useGGUF(header, file) }
+    case .safetensors:
+        let file = UnsafeRawBufferPointer(start: data, count: size)
+        if let header = try? SafetensorsHeader(parsing: file) { useSafetensors(header, file) }
     }
     return 0
 }
