@@ -16,6 +16,17 @@ func _nearestInt(_ f: Float) -> Int32 {
     return Int32(bitPattern: biased.bitPattern & 0x7F_FFFF) - 0x40_0000
 }
 
+/// `v` clamped to `low...high`, branch-free (a trial scale sends codes past the ends unpredictably, and a
+/// mispredicted branch per value costs more than the arithmetic). Exact while `v - low` and `v - high`
+/// fit 32 bits, which holds for every `_nearestInt` result against ggml's small grids.
+@inline(__always)
+func _clamp(_ v: Int32, _ low: Int32, _ high: Int32) -> Int32 {
+    let below = v &- low
+    let atLeastLow = v &- (below & (below >> 31))
+    let above = atLeastLow &- high
+    return high &+ (above & (above >> 31))
+}
+
 /// A C `(int)f` as x86-64 executes it (`cvttss2si`): truncation toward zero, and `INT32_MIN` for NaN
 /// and values outside the int32 range.
 @inline(__always)
