@@ -9,18 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            passed++;                                                                 \
-        } else {                                                                      \
-            failed++;                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, \
-                    __LINE__, #cond, swq_last_error());                               \
-        }                                                                             \
-    } while (0)
+#include "check.h"
 
 static swq_scheme scheme(int bits, int symmetric, int granularity, int param) {
     swq_scheme s;

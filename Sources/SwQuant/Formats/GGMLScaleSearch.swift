@@ -22,11 +22,7 @@ func _load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).l
 /// the sums are ggml's floats.
 func _makeSymmetricCodes(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ codes: UnsafeMutablePointer<Int8>,
                          weights: UnsafePointer<Float>?) -> Float {
-    var maxValue: Float = 0, amax: Float = 0
-    for i in 0..<n {
-        let ax = abs(x[i])
-        if ax > amax { amax = ax; maxValue = x[i] }
-    }
+    let (maxValue, amax) = _signedAbsMax(x, n)
     if amax < _groupMaxEpsilon {
         codes.update(repeating: 0, count: n)
         return 0
@@ -78,11 +74,7 @@ func _makeSymmetricCodes(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ c
 /// `make_q3_quants` with `do_rmse`: Q3_K's symmetric fit of 16 values weighted by x², refined by up to
 /// five passes of coordinate descent; codes `l + nmax`; returns the scale.
 func _makeQ3Codes(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ codes: UnsafeMutablePointer<Int8>) -> Float {
-    var maxValue: Float = 0, amax: Float = 0
-    for i in 0..<n {
-        let ax = abs(x[i])
-        if ax > amax { amax = ax; maxValue = x[i] }
-    }
+    let (maxValue, amax) = _signedAbsMax(x, n)
     if amax < _groupMaxEpsilon {
         codes.update(repeating: 0, count: n)
         return 0

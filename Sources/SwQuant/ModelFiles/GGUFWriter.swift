@@ -11,19 +11,14 @@
 /// tensor data is written. Tensors are padded to the alignment (`general.alignment`, else 32), the
 /// last one too, as ggml writes them.
 public final class GGUFWriter {
-    public let path: String
-    private let output: AtomicFile
+    public var path: String { stream.path }
+    private let stream: _TensorDataStream
     private var metadata: [(key: String, value: GGUFValue)] = []
     private var tensors: [(name: String, type: GGMLType, dims: [Int], byteCount: Int)] = []
     private var names = Set<String>()
-    private var spool: _SpoolFile?
-    private var declared = false
-    private var headerWritten = false
-    private var nextToWrite = 0
 
     public init(path: String) throws(QuantError) {
-        self.path = path
-        output = try AtomicFile(path: path)
+        stream = try _TensorDataStream(path: path)
     }
 
     private var alignment: Int {
@@ -34,7 +29,7 @@ public final class GGUFWriter {
     /// Adds a metadata key; throws for a duplicate key, after tensor data was written, or for a
     /// `general.alignment` that is not a UINT32 power of two.
     public func setMetadata(_ key: String, _ value: GGUFValue) throws(QuantError) {
-        guard !headerWritten else { throw QuantError(.invalidArgument, "metadata must be set before tensor data is written") }
+        try stream.checkMetadataIsOpen()
         guard !metadata.contains(where: { $0.key == key }) else { throw QuantError(.invalidArgument, "duplicate metadata key \"\(key)\"") }
         if key == "general.alignment" {
             guard case .uint32(let a) = value, a > 0, a & (a - 1) == 0 else {
@@ -83,58 +78,37 @@ public final class GGUFWriter {
 
     /// Declares the next tensor: name, type and dims in ggml order (`dims[0]` the row length).
     public func declareTensor(name: String, type: GGMLType, dims: [Int]) throws(QuantError) {
-        guard spool == nil, !headerWritten else {
-            throw QuantError(.invalidArgument, "declareTensor must come before any tensor data and is not mixed with addTensor")
-        }
-        _ = try register(name, type, dims)
-        declared = true
+        try stream.checkDeclareIsAllowed()
+        stream.declare(name, byteCount: try register(name, type, dims))
     }
 
     /// Writes the data of the next declared tensor (exactly its byte count).
     public func writeTensorData(_ bytes: UnsafeRawBufferPointer) throws(QuantError) {
-        guard declared, nextToWrite < tensors.count else {
-            throw QuantError(.invalidArgument, "every declared tensor's data is already written")
-        }
-        let tensor = tensors[nextToWrite]
-        guard bytes.count == tensor.byteCount else {
-            throw QuantError(.shape, "tensor \(tensor.name) needs \(tensor.byteCount) bytes, got \(bytes.count)")
-        }
-        if !headerWritten { try writeHeader() }
-        try output.write(bytes)
-        try output.writeZeros(padding(bytes.count))
-        nextToWrite += 1
+        try stream.writeNext(bytes, padding: padding(bytes.count), header: header)
     }
 
     /// Adds a tensor with its data (exactly the type's size for `dims`), kept in the scratch file
     /// until `commit()`.
     public func addTensor(name: String, type: GGMLType, dims: [Int], data: UnsafeRawBufferPointer) throws(QuantError) {
-        guard !declared else { throw QuantError(.invalidArgument, "addTensor is not mixed with declareTensor") }
+        try stream.checkAddIsAllowed()
         let needed = try register(name, type, dims)
         guard data.count == needed else {
             tensors.removeLast()
             names.remove(name)
             throw QuantError(.shape, "tensor \(name) needs \(needed) bytes, got \(data.count)")
         }
-        if spool == nil { spool = try _SpoolFile(beside: path) }
-        try spool!.write(data)
-        let zeros = [UInt8](repeating: 0, count: padding(data.count))
-        let failure: QuantError? = zeros.withUnsafeBytes { raw in _caught { () throws(QuantError) in try spool!.write(raw) } }
-        if let failure { throw failure }
+        try stream.spool(data, padding: padding(data.count))
     }
 
     /// Writes what is still due and renames the file into place.
     public func commit() throws(QuantError) {
-        guard nextToWrite == tensors.count || !declared else {
-            throw QuantError(.invalidArgument, "\(tensors.count - nextToWrite) declared tensors have no data yet")
-        }
-        if !headerWritten { try writeHeader() }
-        try spool?.copy(to: output)
-        try output.commit()
+        try stream.commit(header: header)
     }
 
     private func padding(_ count: Int) -> Int { (alignment - count % alignment) % alignment }
 
-    private func writeHeader() throws(QuantError) {
+    /// The header: magic, version, counts, metadata, tensor infos, padding to the alignment.
+    private func header() -> [UInt8] {
         var w = _ByteWriter()
         w.append(Array("GGUF".utf8))
         w.integer(UInt32(3))
@@ -155,8 +129,7 @@ public final class GGUFWriter {
             offset += tensor.byteCount + padding(tensor.byteCount)
         }
         if !tensors.isEmpty { w.append([UInt8](repeating: 0, count: padding(w.bytes.count))) }
-        try output.write(w.bytes)
-        headerWritten = true
+        return w.bytes
     }
 
     private static func string(_ s: String, _ w: inout _ByteWriter) {

@@ -79,15 +79,7 @@ public final class AtomicFile {
     /// Appends `bytes`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(QuantError) {
         guard fd >= 0 else { throw QuantError(.invalidArgument, "\(path) is already committed") }
-        var offset = 0
-        while offset < bytes.count {
-            let n = _posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw _systemError("cannot write \(temporaryPath)")
-            }
-            offset += n
-        }
+        try _writeAll(fd, bytes, temporaryPath)
         size += bytes.count
     }
 
@@ -116,10 +108,17 @@ public final class AtomicFile {
     }
 }
 
-/// POSIX `write` under a name that does not clash with `AtomicFile.write`.
-@inline(__always)
-func _posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buffer, count)
+/// Writes all of `bytes` to `fd` (retrying short writes and interruptions); `what` names the file in errors.
+func _writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ what: String) throws(QuantError) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw _systemError("cannot write \(what)")
+        }
+        offset += n
+    }
 }
 
 /// An anonymous scratch file beside an output (created, then unlinked at once): tensor data that
@@ -140,16 +139,15 @@ final class _SpoolFile {
     deinit { close(fd) }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(QuantError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = _posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw _systemError("cannot write a scratch file")
-            }
-            offset += n
-        }
+        try _writeAll(fd, bytes, "a scratch file")
         size += bytes.count
+    }
+
+    func write(zeros count: Int) throws(QuantError) {
+        guard count > 0 else { return }
+        let zeros = [UInt8](repeating: 0, count: count)
+        let failure: QuantError? = zeros.withUnsafeBytes { raw in _caught { () throws(QuantError) in try write(raw) } }
+        if let failure { throw failure }
     }
 
     /// Appends the whole spool to `output`, 8 MB at a time.

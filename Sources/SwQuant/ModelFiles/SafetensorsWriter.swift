@@ -3,23 +3,18 @@
 /// file until `commit()`). Tensors are laid out contiguously in the order added; the header is
 /// compact JSON with `__metadata__` first, space-padded to a multiple of 8 as the reference writer pads it.
 public final class SafetensorsWriter {
-    public let path: String
-    private let output: AtomicFile
+    public var path: String { stream.path }
+    private let stream: _TensorDataStream
     private var metadata: [(key: String, value: String)] = []
     private var tensors: [(name: String, dtype: SafetensorsDType, shape: [Int], byteCount: Int)] = []
     private var names: Set<String> = ["__metadata__"]
-    private var spool: _SpoolFile?
-    private var declared = false
-    private var headerWritten = false
-    private var nextToWrite = 0
 
     public init(path: String) throws(QuantError) {
-        self.path = path
-        output = try AtomicFile(path: path)
+        stream = try _TensorDataStream(path: path)
     }
 
     public func setMetadata(_ key: String, _ value: String) throws(QuantError) {
-        guard !headerWritten else { throw QuantError(.invalidArgument, "metadata must be set before tensor data is written") }
+        try stream.checkMetadataIsOpen()
         guard !metadata.contains(where: { $0.key == key }) else { throw QuantError(.invalidArgument, "duplicate metadata key \"\(key)\"") }
         metadata.append((key, value))
     }
@@ -43,48 +38,31 @@ public final class SafetensorsWriter {
     }
 
     public func declareTensor(name: String, dtype: SafetensorsDType, shape: [Int]) throws(QuantError) {
-        guard spool == nil, !headerWritten else {
-            throw QuantError(.invalidArgument, "declareTensor must come before any tensor data and is not mixed with addTensor")
-        }
-        _ = try register(name, dtype, shape)
-        declared = true
+        try stream.checkDeclareIsAllowed()
+        stream.declare(name, byteCount: try register(name, dtype, shape))
     }
 
     public func writeTensorData(_ bytes: UnsafeRawBufferPointer) throws(QuantError) {
-        guard declared, nextToWrite < tensors.count else {
-            throw QuantError(.invalidArgument, "every declared tensor's data is already written")
-        }
-        let tensor = tensors[nextToWrite]
-        guard bytes.count == tensor.byteCount else {
-            throw QuantError(.shape, "tensor \(tensor.name) needs \(tensor.byteCount) bytes, got \(bytes.count)")
-        }
-        if !headerWritten { try writeHeader() }
-        try output.write(bytes)
-        nextToWrite += 1
+        try stream.writeNext(bytes, padding: 0, header: header)
     }
 
     public func addTensor(name: String, dtype: SafetensorsDType, shape: [Int], data: UnsafeRawBufferPointer) throws(QuantError) {
-        guard !declared else { throw QuantError(.invalidArgument, "addTensor is not mixed with declareTensor") }
+        try stream.checkAddIsAllowed()
         let needed = try register(name, dtype, shape)
         guard data.count == needed else {
             tensors.removeLast()
             names.remove(name)
             throw QuantError(.shape, "tensor \(name) needs \(needed) bytes, got \(data.count)")
         }
-        if spool == nil { spool = try _SpoolFile(beside: path) }
-        try spool!.write(data)
+        try stream.spool(data, padding: 0)
     }
 
     public func commit() throws(QuantError) {
-        guard nextToWrite == tensors.count || !declared else {
-            throw QuantError(.invalidArgument, "\(tensors.count - nextToWrite) declared tensors have no data yet")
-        }
-        if !headerWritten { try writeHeader() }
-        try spool?.copy(to: output)
-        try output.commit()
+        try stream.commit(header: header)
     }
 
-    private func writeHeader() throws(QuantError) {
+    /// The header: its length, then compact JSON space-padded to a multiple of 8.
+    private func header() -> [UInt8] {
         var members: [(key: String, value: JSONValue)] = []
         if !metadata.isEmpty { members.append(("__metadata__", .object(metadata.map { ($0.key, .string($0.value)) }))) }
         var offset: Int64 = 0
@@ -100,7 +78,6 @@ public final class SafetensorsWriter {
         var w = _ByteWriter()
         w.integer(UInt64(text.utf8.count))
         w.append(Array(text.utf8))
-        try output.write(w.bytes)
-        headerWritten = true
+        return w.bytes
     }
 }
