@@ -104,6 +104,24 @@ def test_gguf_written_by_gguf_reads_identically_with_swquant(tmp_path):
         np.testing.assert_array_equal(tensor.numpy(), gguf.quants.dequantize(np.frombuffer(raw, np.uint8) if type_name not in ("F32", "F16") else np.frombuffer(raw, np.float32 if type_name == "F32" else np.float16), gguf.GGMLQuantizationType[type_name]).reshape(6, 512))
 
 
+@pytest.mark.parametrize("writer_class,suffix", [(swquant.GGUFWriter, "gguf"), (swquant.SafetensorsWriter, "safetensors")])
+def test_declared_tensors_are_written_in_order(tmp_path, writer_class, suffix):
+    path = str(tmp_path / f"d.{suffix}")
+    a, b = weights(2, 256), np.arange(6, dtype=np.int32).reshape(2, 3)
+    blocks = ggml.quantize(a, "Q8_0")
+    with writer_class(path) as w:
+        w.declare_tensor("a", "Q8_0" if suffix == "gguf" else "U8", a.shape if suffix == "gguf" else blocks.shape)
+        w.declare_tensor("b", "I32", b.shape)
+        with pytest.raises(swquant.QuantizationError, match="not mixed"):
+            w.add_tensor("c", b)
+        with pytest.raises(swquant.QuantizationError, match="needs"):
+            w.write_tensor_data(blocks[:1])
+        w.write_tensor_data(blocks)
+        w.write_tensor_data(b)
+    model = swquant.open_model(path)
+    assert bytes(model["a"].raw) == blocks.tobytes() and np.array_equal(model["b"].numpy(), b)
+
+
 def test_nested_arrays_round_trip(tmp_path):
     path = str(tmp_path / "n.gguf")
     with swquant.GGUFWriter(path) as w:

@@ -1218,27 +1218,67 @@ static PyObject *py_model_writer_set_metadata(PyObject *self, PyObject *args) {
     return none_or_raise(swq_model_writer_set_metadata(writer, key, json));
 }
 
+/* The shape tuple of a tensor into shape[8]; the dimension count, or -1 with an exception set. */
+static int parse_shape(PyObject *tuple, int64_t shape[8]) {
+    Py_ssize_t n_dims = PyTuple_Size(tuple), d;
+    if (n_dims > 8) {
+        PyErr_Format(PyExc_ValueError, "a tensor has at most 8 dimensions, got %zd", n_dims);
+        return -1;
+    }
+    for (d = 0; d < n_dims; d++) {
+        shape[d] = PyLong_AsLongLong(PyTuple_GetItem(tuple, d));
+        if (shape[d] == -1 && PyErr_Occurred()) {
+            parse_error();
+            return -1;
+        }
+    }
+    return (int)n_dims;
+}
+
 /* model_writer_add_tensor(capsule, name, type, shape, data) */
 static PyObject *py_model_writer_add_tensor(PyObject *self, PyObject *args) {
     PyObject *capsule, *shape_obj, *data_obj;
     const char *name, *type;
     swq_model_writer *writer;
     int64_t shape[8];
-    Py_ssize_t n_dims, d;
+    int n_dims;
     Py_buffer view;
     swq_status status;
     (void)self;
     if (!PyArg_ParseTuple(args, "OssO!O", &capsule, &name, &type, &PyTuple_Type, &shape_obj, &data_obj)) return NULL;
-    if (!(writer = writer_from_capsule(capsule))) return NULL;
-    n_dims = PyTuple_Size(shape_obj);
-    if (n_dims > 8) return PyErr_Format(PyExc_ValueError, "a tensor has at most 8 dimensions, got %zd", n_dims);
-    for (d = 0; d < n_dims; d++) {
-        shape[d] = PyLong_AsLongLong(PyTuple_GetItem(shape_obj, d));
-        if (shape[d] == -1 && PyErr_Occurred()) return parse_error();
-    }
+    if (!(writer = writer_from_capsule(capsule)) || (n_dims = parse_shape(shape_obj, shape)) < 0) return NULL;
     if (PyObject_GetBuffer(data_obj, &view, PyBUF_C_CONTIGUOUS) != 0) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    status = swq_model_writer_add_tensor(writer, name, type, (int32_t)n_dims, shape, view.buf, view.len);
+    status = swq_model_writer_add_tensor(writer, name, type, n_dims, shape, view.buf, view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return none_or_raise(status);
+}
+
+/* model_writer_declare_tensor(capsule, name, type, shape) */
+static PyObject *py_model_writer_declare_tensor(PyObject *self, PyObject *args) {
+    PyObject *capsule, *shape_obj;
+    const char *name, *type;
+    swq_model_writer *writer;
+    int64_t shape[8];
+    int n_dims;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OssO!", &capsule, &name, &type, &PyTuple_Type, &shape_obj)) return NULL;
+    if (!(writer = writer_from_capsule(capsule)) || (n_dims = parse_shape(shape_obj, shape)) < 0) return NULL;
+    return none_or_raise(swq_model_writer_declare_tensor(writer, name, type, n_dims, shape));
+}
+
+/* model_writer_write_tensor_data(capsule, data) */
+static PyObject *py_model_writer_write_tensor_data(PyObject *self, PyObject *args) {
+    PyObject *capsule, *data_obj;
+    swq_model_writer *writer;
+    Py_buffer view;
+    swq_status status;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &data_obj) || !(writer = writer_from_capsule(capsule))) return NULL;
+    if (PyObject_GetBuffer(data_obj, &view, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    status = swq_model_writer_write_tensor_data(writer, view.buf, view.len);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return none_or_raise(status);
@@ -1287,6 +1327,8 @@ static PyMethodDef methods[] = {
     {"model_writer_new", py_model_writer_new, METH_VARARGS, "model_writer_new(path, format) -> capsule"},
     {"model_writer_set_metadata", py_model_writer_set_metadata, METH_VARARGS, "model_writer_set_metadata(capsule, key, typed_json)"},
     {"model_writer_add_tensor", py_model_writer_add_tensor, METH_VARARGS, "model_writer_add_tensor(capsule, name, type, shape, data)"},
+    {"model_writer_declare_tensor", py_model_writer_declare_tensor, METH_VARARGS, "model_writer_declare_tensor(capsule, name, type, shape)"},
+    {"model_writer_write_tensor_data", py_model_writer_write_tensor_data, METH_VARARGS, "model_writer_write_tensor_data(capsule, data)"},
     {"model_writer_commit", py_model_writer_commit, METH_VARARGS, "model_writer_commit(capsule)"},
     {"ggml_types", py_ggml_types, METH_NOARGS, "ggml_types() -> [(name, id, block_length, block_bytes, has_codec, uses_importance)]"},
     {"ggml_row_size", py_ggml_row_size, METH_VARARGS, "ggml_row_size(type, cols) -> bytes"},

@@ -181,6 +181,17 @@ class _Writer:
             raise ValueError("the writer is already committed or discarded")
         return self._capsule
 
+    def declare_tensor(self, name: str, type: str, shape: Any) -> None:
+        """Declares the next tensor (a ggml type name for GGUF, a safetensors dtype otherwise; shape rows
+        first), for writers that know every tensor before any data: declare them all, then pass each one's
+        bytes to ``write_tensor_data`` in the same order, and the data goes straight to the file after the
+        header. Not mixed with ``add_tensor``."""
+        _swquant.model_writer_declare_tensor(self._live(), name, type.upper(), tuple(int(d) for d in shape))
+
+    def write_tensor_data(self, data: Any) -> None:
+        """The bytes of the next declared tensor (a contiguous buffer of exactly its size)."""
+        _swquant.model_writer_write_tensor_data(self._live(), np.ascontiguousarray(data).reshape(-1).view(np.uint8))
+
     def commit(self) -> None:
         """Writes what is due, flushes it and renames the file into place."""
         _swquant.model_writer_commit(self._live())
