@@ -541,7 +541,7 @@ swq_status swq_model_open(const char *path, swq_model **out);
 
 void swq_model_free(swq_model *model);
 
-/** The format (swq_model_format) and the number of tensors and files. */
+/** The format (swq_model_format) and the number of tensors and files; any of the three may be NULL. */
 swq_status swq_model_summary(const swq_model *model, int32_t *format, int64_t *tensor_count, int32_t *file_count);
 
 /** The path of file `index` of the model; borrowed until swq_model_free. */

@@ -38,7 +38,6 @@ func fstat(_ fd: Int32, _ info: UnsafeMutablePointer<stat>) -> Int32 { -1 }
 @_extern(c) func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int
 @_extern(c) func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int
 @_extern(c) func fsync(_ fd: Int32) -> Int32
-@_extern(c) func umask(_ mask: UInt32) -> UInt32
 @_extern(c) func fchmod(_ fd: Int32, _ mode: UInt32) -> Int32
 @_extern(c) func rename(_ from: UnsafePointer<CChar>, _ to: UnsafePointer<CChar>) -> Int32
 @_extern(c) func unlink(_ path: UnsafePointer<CChar>) -> Int32

@@ -93,14 +93,13 @@ public final class AtomicFile {
         if count > 0 { try write([UInt8](repeating: 0, count: count)) }
     }
 
-    /// Flushes the data to disk and renames the temporary file over `path`.
+    /// Flushes the data to disk and renames the temporary file over `path`. The file keeps the
+    /// permissions of the one it replaces, or gets 0644 (the process's umask is not touched: changing it
+    /// would race with every other thread creating files).
     public func commit() throws(QuantError) {
         guard fd >= 0 else { throw QuantError(.invalidArgument, "\(path) is already committed") }
         guard fsync(fd) == 0 else { throw _systemError("cannot flush \(temporaryPath)") }
-        // A temporary file is created 0600; the result gets the permissions a new file would.
-        let mask = umask(0)
-        umask(mask)
-        fchmod(fd, 0o666 & ~mask)
+        fchmod(fd, _fileStatus(path).map { $0.mode & 0o7777 } ?? 0o644)
         close(fd)
         fd = -1
         guard rename(temporaryPath, path) == 0 else { throw _systemError("cannot rename \(temporaryPath) to \(path)") }
@@ -169,17 +168,19 @@ final class _SpoolFile {
     }
 }
 
-/// The file type bits (`S_IFMT`) of `path`, following symbolic links; nil when it cannot be opened.
-func _fileType(_ path: String) -> UInt32? {
+/// The type bits (`S_IFMT`) and mode of `path`, following symbolic links; nil when it cannot be opened.
+func _fileStatus(_ path: String) -> (type: UInt32, mode: UInt32)? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var info = stat()
-    return fstat(fd, &info) == 0 ? UInt32(info.st_mode) & UInt32(S_IFMT) : nil
+    guard fstat(fd, &info) == 0 else { return nil }
+    let mode = UInt32(info.st_mode)
+    return (mode & UInt32(S_IFMT), mode)
 }
 
 /// Whether `path` is a folder.
-func _isDirectory(_ path: String) -> Bool { _fileType(path) == UInt32(S_IFDIR) }
+func _isDirectory(_ path: String) -> Bool { _fileStatus(path)?.type == UInt32(S_IFDIR) }
 
 /// Whether `path` is a regular file.
-func _isFile(_ path: String) -> Bool { _fileType(path) == UInt32(S_IFREG) }
+func _isFile(_ path: String) -> Bool { _fileStatus(path)?.type == UInt32(S_IFREG) }

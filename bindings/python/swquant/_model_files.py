@@ -59,6 +59,8 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The values as a new float32 array of ``shape`` (GGUF blocks dequantized as ggml does; integers,
         booleans and FP8 converted). Raises QuantizationError for types swquant cannot decode."""
+        if self._model._capsule is None:
+            raise ValueError("the model is closed")
         out = np.empty(self.shape, dtype=np.float32)
         _swquant.model_tensor_to_f32(self._model._capsule, self._index, out.reshape(-1))
         return out
