@@ -7,7 +7,8 @@ import Darwin
 #endif
 
 let usage = """
-    usage: swquant [demo | bench | info | quantize-file IN ROWS COLS BITS GROUP SYMMETRIC OUT]
+    usage: swquant [demo | bench | info | quantize IN.gguf OUT.gguf --type PRESET
+                    | quantize-file IN ROWS COLS BITS GROUP SYMMETRIC OUT]
     """
 
 /// The schemes of the demo table, from the most to the least precise.

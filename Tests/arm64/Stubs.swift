@@ -43,3 +43,5 @@ func fstat(_ fd: Int32, _ info: UnsafeMutablePointer<stat>) -> Int32 { -1 }
 @_extern(c) func unlink(_ path: UnsafePointer<CChar>) -> Int32
 @_extern(c) func strerror(_ code: Int32) -> UnsafeMutablePointer<CChar>?
 @_extern(c) func log2f(_ x: Float) -> Float
+@_extern(c) func madvise(_ address: UnsafeMutableRawPointer, _ length: Int, _ advice: Int32) -> Int32
+let MADV_DONTNEED: Int32 = 4

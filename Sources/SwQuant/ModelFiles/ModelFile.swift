@@ -80,34 +80,15 @@ public final class ModelFile: @unchecked Sendable {
     /// The values of `tensor` as float32 (dequantized, or converted) into `output`, which holds at
     /// least `tensor.elementCount` values. Throws `.invalidArgument` for a type swquant cannot decode.
     public func floats(of tensor: ModelTensor, into output: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
-        guard output.count >= tensor.elementCount else {
-            throw QuantError(.bufferTooSmall, "output holds \(output.count) values, tensor \(tensor.name) has \(tensor.elementCount)")
-        }
-        let count = tensor.elementCount
-        guard count > 0 else { return }
-        let source = bytes(of: tensor)
-        if let type = tensor.ggmlType, type.traits.hasCodec {
-            let cols = tensor.shape.last!
-            try GGMLBlocks.dequantize(source, type: type, rows: count / cols, cols: cols, into: output)
-        } else if let plain = tensor.ggmlType.flatMap(_PlainElement.init) ?? tensor.safetensorsDType.flatMap(_PlainElement.init) {
-            plain.decode(source.baseAddress!, count, output.baseAddress!)
-        } else {
-            throw QuantError(.invalidArgument, "swquant cannot decode tensor \(tensor.name) of type \(tensor.typeName)")
-        }
+        try _decode(tensor, bytes(of: tensor), into: output)
     }
 
     /// `floats(of:into:)` into a new array.
     public func floats(of tensor: ModelTensor) throws(QuantError) -> [Float] {
-        try _MemoryLimit.check(tensor.elementCount, elementBytes: 4, for: "tensor \(tensor.name)")
-        var values = [Float](repeating: 0, count: tensor.elementCount)
-        let failure: QuantError? = values.withUnsafeMutableBufferPointer { out in
-            _caught { () throws(QuantError) in try floats(of: tensor, into: out) }
-        }
-        if let failure { throw failure }
-        return values
+        try _decode(tensor, bytes(of: tensor))
     }
 
-    private static func tensor(_ t: GGUFTensorInfo) -> ModelTensor {
+    static func tensor(_ t: GGUFTensorInfo) -> ModelTensor {
         ModelTensor(name: t.name, typeName: t.type.traits.name, ggmlType: t.type, safetensorsDType: nil,
                     shape: t.dims.reversed(), byteCount: t.byteCount, fileIndex: 0, fileOffset: t.fileOffset)
     }
@@ -168,4 +149,33 @@ public final class ModelFile: @unchecked Sendable {
         }
         return (paths, files, tensors, config)
     }
+}
+
+/// The values of `tensor`, whose bytes are `source`, as float32 into `output` (at least
+/// `tensor.elementCount` values): ggml blocks dequantized as ggml does, other types converted.
+func _decode(_ tensor: ModelTensor, _ source: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
+    guard output.count >= tensor.elementCount else {
+        throw QuantError(.bufferTooSmall, "output holds \(output.count) values, tensor \(tensor.name) has \(tensor.elementCount)")
+    }
+    let count = tensor.elementCount
+    guard count > 0 else { return }
+    if let type = tensor.ggmlType, type.traits.hasCodec {
+        let cols = tensor.shape.last!
+        try GGMLBlocks.dequantize(source, type: type, rows: count / cols, cols: cols, into: output)
+    } else if let plain = tensor.ggmlType.flatMap(_PlainElement.init) ?? tensor.safetensorsDType.flatMap(_PlainElement.init) {
+        plain.decode(source.baseAddress!, count, output.baseAddress!)
+    } else {
+        throw QuantError(.invalidArgument, "swquant cannot decode tensor \(tensor.name) of type \(tensor.typeName)")
+    }
+}
+
+/// `_decode(_:_:into:)` into a new array.
+func _decode(_ tensor: ModelTensor, _ source: UnsafeRawBufferPointer) throws(QuantError) -> [Float] {
+    try _MemoryLimit.check(tensor.elementCount, elementBytes: 4, for: "tensor \(tensor.name)")
+    var values = [Float](repeating: 0, count: tensor.elementCount)
+    let failure: QuantError? = values.withUnsafeMutableBufferPointer { out in
+        _caught { () throws(QuantError) in try _decode(tensor, source, into: out) }
+    }
+    if let failure { throw failure }
+    return values
 }
