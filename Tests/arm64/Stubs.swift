@@ -29,19 +29,19 @@ let PROT_READ: Int32 = 1, MAP_PRIVATE: Int32 = 2, EINTR: Int32 = 4
 let MAP_FAILED: UnsafeMutableRawPointer? = UnsafeMutableRawPointer(bitPattern: -1)
 nonisolated(unsafe) var errno: Int32 = 0
 @_extern(c) func open(_ path: UnsafePointer<CChar>, _ flags: Int32) -> Int32
-@_extern(c) func close(_ fd: Int32) -> Int32
+@discardableResult @_extern(c) func close(_ fd: Int32) -> Int32
 func fstat(_ fd: Int32, _ info: UnsafeMutablePointer<stat>) -> Int32 { -1 }
 @_extern(c) func mmap(_ address: UnsafeMutableRawPointer?, _ length: Int, _ protection: Int32, _ flags: Int32, _ fd: Int32,
                       _ offset: Int) -> UnsafeMutableRawPointer?
-@_extern(c) func munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> Int32
+@discardableResult @_extern(c) func munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> Int32
 @_extern(c) func mkstemp(_ template: UnsafeMutablePointer<CChar>) -> Int32
 @_extern(c) func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int
 @_extern(c) func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int
 @_extern(c) func fsync(_ fd: Int32) -> Int32
-@_extern(c) func fchmod(_ fd: Int32, _ mode: UInt32) -> Int32
+@discardableResult @_extern(c) func fchmod(_ fd: Int32, _ mode: UInt32) -> Int32
 @_extern(c) func rename(_ from: UnsafePointer<CChar>, _ to: UnsafePointer<CChar>) -> Int32
-@_extern(c) func unlink(_ path: UnsafePointer<CChar>) -> Int32
+@discardableResult @_extern(c) func unlink(_ path: UnsafePointer<CChar>) -> Int32
 @_extern(c) func strerror(_ code: Int32) -> UnsafeMutablePointer<CChar>?
 @_extern(c) func log2f(_ x: Float) -> Float
-@_extern(c) func madvise(_ address: UnsafeMutableRawPointer, _ length: Int, _ advice: Int32) -> Int32
+@discardableResult @_extern(c) func madvise(_ address: UnsafeMutableRawPointer, _ length: Int, _ advice: Int32) -> Int32
 let MADV_DONTNEED: Int32 = 4
