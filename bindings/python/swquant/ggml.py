@@ -57,14 +57,12 @@ def type_info(type: str | int) -> TypeInfo:
 
 
 def row_bytes(type: str | int, cols: int) -> int:
-    """Bytes of one row of ``cols`` values; ValueError unless ``cols`` is a positive multiple of the
-    block length."""
+    """Bytes of one row of ``cols`` values; ValueError (QuantizationError) unless ``cols`` is a positive
+    multiple of the block length."""
     info = type_info(type)
     if not isinstance(cols, (int, np.integer)) or isinstance(cols, bool):
         raise TypeError(f"cols must be an integer, got {cols!r}")
-    if cols <= 0 or cols % info.block_length:
-        raise ValueError(f"{info.name} rows hold whole blocks of {info.block_length} values, got {cols}")
-    return _swquant.ggml_row_size(info.id, int(cols))
+    return _swquant.ggml_row_size(info.id, int(cols))  # the core refuses rows of partial blocks (a ValueError)
 
 
 def quantize(x: Any, type: str | int, importance: Any = None, *, dtype: str | None = None) -> np.ndarray:
